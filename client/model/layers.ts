@@ -1,0 +1,141 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { ParamRole, ParamStore } from './params.js';
+
+/** Where a layer's parameters go: which module owns them and which group they count in. */
+export interface Owner {
+  store: ParamStore;
+  module: number;
+  role: ParamRole;
+}
+
+export class Conv {
+  readonly w: tf.Variable;
+  readonly b: tf.Variable | null;
+
+  constructor(
+    o: Owner,
+    name: string,
+    readonly k: number,
+    readonly cin: number,
+    readonly cout: number,
+    readonly stride: number,
+    withBias: boolean,
+  ) {
+    this.w = o.store.convWeight(`${name}/w`, o.module, o.role, k, cin, cout);
+    this.b = withBias ? o.store.bias(`${name}/b`, o.module, o.role, cout, k * k * cin) : null;
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    // Symmetric padding (k-1)/2 on each side, as PyTorch's padding=1: tfjs 'same'
+    // pads stride-2 convs only at the bottom/right, which would shift every feature.
+    const p = (this.k - 1) / 2;
+    const pad = p === 0 ? 'valid' : ([[0, 0], [p, p], [p, p], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]);
+    const y = tf.conv2d(x, this.w as tf.Tensor4D, this.stride, pad);
+    return this.b ? tf.add(y, this.b) : y;
+  }
+}
+
+/** PyTorch BatchNorm2d semantics: momentum 0.1, eps 1e-5, running variance unbiased. */
+export class BatchNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+  readonly runMean: tf.Variable;
+  readonly runVar: tf.Variable;
+
+  constructor(o: Owner, name: string, readonly channels: number) {
+    this.gamma = o.store.constant(`${name}/gamma`, o.module, o.role, channels, 1, true);
+    this.beta = o.store.constant(`${name}/beta`, o.module, o.role, channels, 0, true);
+    this.runMean = o.store.constant(`${name}/mean`, o.module, o.role, channels, 0, false);
+    this.runVar = o.store.constant(`${name}/var`, o.module, o.role, channels, 1, false);
+  }
+
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    if (!training) {
+      return tf.batchNorm4d(x, this.runMean as tf.Tensor1D, this.runVar as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, 1e-5);
+    }
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    const n = x.size / this.channels;
+    tf.tidy(() => {
+      // Running statistics are state, updated as a side effect; they never reach the loss.
+      const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
+      this.runMean.assign(tf.add(tf.mul(this.runMean, 0.9), tf.mul(mean, 0.1)));
+      this.runVar.assign(tf.add(tf.mul(this.runVar, 0.9), tf.mul(unbiased, 0.1)));
+    });
+    return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, 1e-5);
+  }
+}
+
+export class Linear {
+  readonly w: tf.Variable;
+  readonly b: tf.Variable;
+
+  constructor(o: Owner, name: string, readonly cin: number, readonly cout: number) {
+    this.w = o.store.linearWeight(`${name}/w`, o.module, o.role, cin, cout);
+    this.b = o.store.bias(`${name}/b`, o.module, o.role, cout, cin);
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.add(tf.matMul(x, this.w as tf.Tensor2D), this.b);
+  }
+}
+
+export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
+  return tf.mean(x, [1, 2]) as tf.Tensor2D;
+}
+
+/** Multiplies `x` by `m` [out, in] along spatial axis 1 (height) or 2 (width). */
+function mixAxis(x: tf.Tensor4D, m: tf.Tensor2D, axis: 1 | 2): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  const perm = axis === 1 ? [1, 0, 2, 3] : [2, 0, 1, 3];
+  const moved = tf.reshape(tf.transpose(x, perm), [axis === 1 ? h : w, -1]);
+  const mixed = tf.matMul(m, moved);
+  const outLen = m.shape[0];
+  if (axis === 1) return tf.transpose(tf.reshape(mixed, [outLen, b, w, c]), [1, 0, 2, 3]);
+  return tf.transpose(tf.reshape(mixed, [outLen, b, h, c]), [1, 2, 0, 3]);
+}
+
+/** Row i averages input cells [floor(i*n/s), ceil((i+1)*n/s)), as torch's adaptive_avg_pool2d. */
+function adaptivePoolMatrix(n: number, s: number): tf.Tensor2D {
+  const m = new Float32Array(s * n);
+  for (let i = 0; i < s; i++) {
+    const start = Math.floor((i * n) / s);
+    const end = Math.ceil(((i + 1) * n) / s);
+    for (let j = start; j < end; j++) m[i * n + j] = 1 / (end - start);
+  }
+  return tf.tensor2d(m, [s, n]);
+}
+
+/** Adaptive average pooling to size x size (as torch.nn.AdaptiveAvgPool2d). */
+export function adaptiveAvgPool(x: tf.Tensor4D, size: number): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  if (h === size && w === size) return x;
+  if (h % size === 0 && w % size === 0) {
+    return tf.avgPool(x, [h / size, w / size], [h / size, w / size], 'valid');
+  }
+  return mixAxis(mixAxis(x, adaptivePoolMatrix(h, size), 1), adaptivePoolMatrix(w, size), 2);
+}
+
+/** Linear interpolation weights of torch's bilinear resize with align_corners=False. */
+function bilinearMatrix(n: number, s: number): tf.Tensor2D {
+  const m = new Float32Array(s * n);
+  const scale = n / s;
+  for (let i = 0; i < s; i++) {
+    const src = Math.max((i + 0.5) * scale - 0.5, 0);
+    const i0 = Math.min(Math.floor(src), n - 1);
+    const i1 = Math.min(i0 + 1, n - 1);
+    const f = src - i0;
+    m[i * n + i0] += 1 - f;
+    m[i * n + i1] += f;
+  }
+  return tf.tensor2d(m, [s, n]);
+}
+
+/**
+ * Bilinear resize as two matMuls: differentiable on every backend, where the
+ * ResizeBilinearGrad kernel is not.
+ */
+export function resizeBilinear(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  if (h === height && w === width) return x;
+  return mixAxis(mixAxis(x, bilinearMatrix(h, height), 1), bilinearMatrix(w, width), 2);
+}
