@@ -53,16 +53,62 @@ export class BatchNorm {
     if (!training) {
       return tf.batchNorm4d(x, this.runMean as tf.Tensor1D, this.runVar as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, 1e-5);
     }
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    const n = x.size / this.channels;
+    let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | null = null;
+    const y = batchNormTrain(x, this.gamma, this.beta, (mean, variance) => {
+      stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
+    });
+    const { mean, variance } = stats!;
     tf.tidy(() => {
       // Running statistics are state, updated as a side effect; they never reach the loss.
+      const n = x.size / this.channels;
       const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
       this.runMean.assign(tf.add(tf.mul(this.runMean, 0.9), tf.mul(mean, 0.1)));
       this.runVar.assign(tf.add(tf.mul(this.runVar, 0.9), tf.mul(unbiased, 0.1)));
     });
-    return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, 1e-5);
+    tf.dispose([mean, variance]);
+    return y;
   }
+}
+
+const BN_EPS = 1e-5;
+const BN_AXES = [0, 1, 2];
+
+/**
+ * Training-mode batch norm with a hand-written gradient. tfjs's own
+ * FusedBatchNorm gradient tiles its statistics to the full activation size,
+ * which was the single most expensive kernel of a training step on wasm; the
+ * closed form needs two channel sums and element-wise ops:
+ *   dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat))
+ */
+function batchNormTrain(
+  x: tf.Tensor4D,
+  gamma: tf.Variable,
+  beta: tf.Variable,
+  onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
+): tf.Tensor4D {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xIn, g, b] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const mean = tf.mean(xIn, BN_AXES);
+    const centred = tf.sub(xIn, mean);
+    const variance = tf.mean(tf.mul(centred, centred), BN_AXES);
+    onStats(mean as tf.Tensor1D, variance as tf.Tensor1D);
+    const rstd = tf.rsqrt(tf.add(variance, BN_EPS));
+    const xhat = tf.mul(centred, rstd);
+    save([xhat, rstd, g]);
+    return {
+      value: tf.add(tf.mul(xhat, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, rs, gm] = saved;
+        const dBeta = tf.sum(dy, BN_AXES);
+        const dGamma = tf.sum(tf.mul(dy, xh), BN_AXES);
+        const n = xh.size / xh.shape[3]!;
+        const dyCentred = tf.sub(tf.sub(dy, tf.div(dBeta, n)), tf.mul(xh, tf.div(dGamma, n)));
+        return [tf.mul(dyCentred, tf.mul(gm, rs)), dGamma, dBeta];
+      },
+    };
+  });
+  return f(x, gamma, beta) as tf.Tensor4D;
 }
 
 export class Linear {

@@ -114,6 +114,21 @@ export class GllNetwork {
     return this.mod(k).unitRange;
   }
 
+  /** Backbone units of module k. */
+  unitSpecs(k: number): UnitSpec[] {
+    return this.mod(k).units.map((u) => u.spec);
+  }
+
+  /** Module indices whose inputs are R sources at the cut in front of module k (most recent first). */
+  contextSources(k: number): number[] {
+    return this.mod(k).sources.map((s) => k - s.back);
+  }
+
+  /** Whether the image is an E source at the cut in front of module k. */
+  usesImage(k: number): boolean {
+    return this.mod(k).imageEncoder !== null;
+  }
+
   /** Shape of h_k without the batch dimension: [H, W, C]. */
   outputShape(k: number): [number, number, number] {
     const s = this.mod(k).outSpec;
@@ -142,23 +157,33 @@ export class GllNetwork {
    */
   forward(k: number, input: ModuleInput, training: boolean): ModuleOutput {
     const mod = this.mod(k);
-    let combined = input.h;
-    if (k > 0) {
-      if (mod.imageEncoder) {
-        if (!input.image) throw new Error(`module ${k} needs the image for context ${this.config.context}, none was given`);
-        combined = tf.add(combined, mod.imageEncoder.apply(input.image, training));
-      }
-      for (const { back, encoder } of mod.sources) {
-        const src = input.history[input.history.length - back];
-        if (!src) throw new Error(`module ${k} needs the input of module ${k - back} for context ${this.config.context}; history has ${input.history.length} entries`);
-        combined = tf.add(combined, encoder.apply(src, training));
-      }
-    }
+    const context = this.contextSum(k, input, training);
+    const combined: tf.Tensor4D = context ? tf.add(input.h, context) : input.h;
     let x = combined;
     for (const unit of mod.units) x = unit.apply(x, training);
     const prediction = mod.classifier ? mod.classifier.apply(x) : mod.head!.apply(x, training);
     const reconstruction = mod.decoder ? mod.decoder.apply(x, training) : null;
     return { features: x, combined, prediction, reconstruction };
+  }
+
+  /**
+   * The context added at the cut in front of module k: the sum of its encoders'
+   * outputs, or null when the mode adds nothing there (R0, module 0).
+   */
+  contextSum(k: number, input: ModuleInput, training: boolean): tf.Tensor4D | null {
+    const mod = this.mod(k);
+    const terms: tf.Tensor4D[] = [];
+    if (mod.imageEncoder) {
+      if (!input.image) throw new Error(`module ${k} needs the image for context ${this.config.context}, none was given`);
+      terms.push(mod.imageEncoder.apply(input.image, training));
+    }
+    for (const { back, encoder } of mod.sources) {
+      const src = input.history[input.history.length - back];
+      if (!src) throw new Error(`module ${k} needs the input of module ${k - back} for context ${this.config.context}; history has ${input.history.length} entries`);
+      terms.push(encoder.apply(src, training));
+    }
+    if (terms.length === 0) return null;
+    return terms.length === 1 ? terms[0] : tf.addN(terms);
   }
 
   /** Parameters (and BN state) of module k, in a fixed order. */
