@@ -1,6 +1,10 @@
+import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // swc emits decorator metadata, which NestJS's dependency injection reads
+  // (Vite's default transform drops it).
+  plugins: [swc.vite({ module: { type: 'es6' } })],
   test: {
     include: ['test/**/*.test.ts'],
     // tfjs keeps one global engine per process: forks keep test files apart.

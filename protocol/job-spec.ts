@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { parseOrThrow } from './schema-errors.js';
+import { MAX_MODULES } from './schema-common.js';
+
+export const MODELS = ['resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet110'] as const;
+export const LOSSES = ['ce', 'supcon'] as const;
+export const HEADS = ['0c1f', '0c2f', '1c1f', '1c2f', '1c3f', '2c2f'] as const;
+export const DATASETS = ['synthetic', 'cifar10', 'svhn', 'stl10', 'mnist', 'fashion-mnist'] as const;
+export const WIRE_DTYPES = ['float32', 'float16', 'int8'] as const;
+export const PARTITIONS = ['equal', 'memory'] as const;
+
+/** R0 (none), E (image), R<n> (n previous boundaries), R<n>E (both); n >= 1, no leading zeros. */
+export const CONTEXT_PATTERN = /^(R0|E|R[1-9]\d*E?)$/;
+
+export type ModelName = (typeof MODELS)[number];
+
+/**
+ * Most modules a model can be cut into: cuts go after the stem and after any
+ * BasicBlock but the last, and a CIFAR ResNet-d has (d - 2) / 2 blocks.
+ */
+export function maxModulesFor(model: ModelName): number {
+  const depth = Number(model.slice('resnet'.length));
+  return Math.min(MAX_MODULES, (depth - 2) / 2 + 1);
+}
+
+const jobSpecShape = {
+  model: z.enum(MODELS),
+  modules: z.int().min(1).max(MAX_MODULES),
+  context: z.string().regex(CONTEXT_PATTERN, 'must be R0, E, R<n> or R<n>E with n >= 1, e.g. R1E'),
+  loss: z.enum(LOSSES),
+  head: z.enum(HEADS),
+  decoder: z.boolean(),
+  dataset: z.enum(DATASETS),
+  epochs: z.int().min(1),
+  batchSize: z.int().min(1).max(4096),
+  lr: z.number().gt(0),
+  limitTrain: z.int().min(1).optional(),
+  limitTest: z.int().min(1).optional(),
+  wire: z.enum(WIRE_DTYPES),
+  minDevices: z.int().min(1),
+  seed: z.int(),
+  /** Global steps between checkpoints; 0 = only at the end of each epoch. */
+  checkpointEvery: z.int().min(0),
+  partition: z.enum(PARTITIONS),
+};
+
+function checkModulesFitModel(spec: { model: ModelName; modules: number }, ctx: z.RefinementCtx): void {
+  const max = maxModulesFor(spec.model);
+  if (spec.modules > max) {
+    ctx.addIssue({ code: 'custom', path: ['modules'], message: `${spec.model} can be cut into at most ${max} modules, got ${spec.modules}` });
+  }
+}
+
+/** A complete job description as it travels in `stage:assign`: every field present, nothing defaulted. */
+export const jobSpecSchema = z.strictObject(jobSpecShape).superRefine(checkModulesFitModel);
+export type JobSpec = z.infer<typeof jobSpecSchema>;
+
+/** Defaults applied to REST input by `parseJobSpec`. */
+export const JOB_SPEC_DEFAULTS = {
+  model: 'resnet32',
+  modules: 4,
+  context: 'E',
+  loss: 'ce',
+  head: '1c2f',
+  decoder: false,
+  dataset: 'synthetic',
+  epochs: 1,
+  batchSize: 32,
+  lr: 0.1,
+  wire: 'float32',
+  minDevices: 1,
+  seed: 1,
+  checkpointEvery: 0,
+  partition: 'equal',
+} as const satisfies Omit<JobSpec, 'limitTrain' | 'limitTest'>;
+
+const jobSpecInputSchema = z
+  .strictObject({
+    ...jobSpecShape,
+    model: jobSpecShape.model.default(JOB_SPEC_DEFAULTS.model),
+    modules: jobSpecShape.modules.default(JOB_SPEC_DEFAULTS.modules),
+    context: jobSpecShape.context.default(JOB_SPEC_DEFAULTS.context),
+    loss: jobSpecShape.loss.default(JOB_SPEC_DEFAULTS.loss),
+    head: jobSpecShape.head.default(JOB_SPEC_DEFAULTS.head),
+    decoder: jobSpecShape.decoder.default(JOB_SPEC_DEFAULTS.decoder),
+    dataset: jobSpecShape.dataset.default(JOB_SPEC_DEFAULTS.dataset),
+    epochs: jobSpecShape.epochs.default(JOB_SPEC_DEFAULTS.epochs),
+    batchSize: jobSpecShape.batchSize.default(JOB_SPEC_DEFAULTS.batchSize),
+    lr: jobSpecShape.lr.default(JOB_SPEC_DEFAULTS.lr),
+    wire: jobSpecShape.wire.default(JOB_SPEC_DEFAULTS.wire),
+    minDevices: jobSpecShape.minDevices.default(JOB_SPEC_DEFAULTS.minDevices),
+    seed: jobSpecShape.seed.default(JOB_SPEC_DEFAULTS.seed),
+    checkpointEvery: jobSpecShape.checkpointEvery.default(JOB_SPEC_DEFAULTS.checkpointEvery),
+    partition: jobSpecShape.partition.default(JOB_SPEC_DEFAULTS.partition),
+  })
+  .superRefine(checkModulesFitModel);
+
+/**
+ * REST input -> JobSpec: missing fields take JOB_SPEC_DEFAULTS; anything
+ * present must already be right (no string-to-number coercion). Throws
+ * ProtocolError('bad-schema') listing every bad field and its allowed values.
+ */
+export function parseJobSpec(input: unknown): JobSpec {
+  return parseOrThrow(jobSpecInputSchema, input, 'job spec');
+}
