@@ -60,6 +60,8 @@ export function moduleCosts(net: GllNetwork): ModuleCost[] {
       if (cfg.decoder) {
         const hw = cfg.inputSize;
         flops += conv(3, c, mid, hw) + conv(3, mid, cfg.inChannels, hw);
+        // Bilinear upsampling runs as two matMuls (rows, then columns).
+        if (s !== hw) flops += 2 * hw * s * s * c + 2 * hw * s * hw * c;
         acts += (c + 3 * mid + cfg.inChannels) * hw * hw;
       }
     }

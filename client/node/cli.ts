@@ -3,7 +3,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DATASET_NAMES } from '../data/dataset.js';
 import { HEAD_NAMES } from '../model/config.js';
 import { BLOCKS_PER_STAGE } from '../model/resnet.js';
+import { reproduceCommand } from './reproduce-command.js';
 import { runTrain, type TrainCommandOptions } from './train-command.js';
+import { deviceCommand } from './device-command.js';
 
 function int(name: string, min: number): (v: string) => number {
   return (v) => {
@@ -50,6 +52,10 @@ program
   .action(async (opts: TrainCommandOptions) => {
     await runTrain(opts);
   });
+
+deviceCommand(program);
+
+reproduceCommand(program, { int, positive });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`contsup: ${err instanceof Error ? err.message : String(err)}\n`);
