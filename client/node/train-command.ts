@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset, DatasetName } from '../data/dataset.js';
 import { loadDataset } from '../data/load-dataset.js';
-import { generateSynthetic } from '../data/synthetic.js';
 import { selectBackend, type NodeBackendName } from '../backend/select-backend.js';
 import { DEFAULT_MODEL_CONFIG, type HeadName, type LossName, type ModelConfig } from '../model/config.js';
 import { GllNetwork } from '../model/network.js';
@@ -30,19 +29,13 @@ export interface TrainCommandOptions {
   json: boolean;
 }
 
-/** Synthetic set sizes when no limit is given: big enough to learn, small enough for a demo. */
-const SYNTHETIC_TRAIN = 5000;
-const SYNTHETIC_TEST = 1000;
-
 export async function getDataset(opts: Pick<TrainCommandOptions, 'dataset' | 'dataDir' | 'limitTrain' | 'limitTest' | 'seed'>, log: (msg: string) => void): Promise<Dataset> {
-  if (opts.dataset === 'synthetic') {
-    return generateSynthetic({ seed: opts.seed, trainCount: opts.limitTrain ?? SYNTHETIC_TRAIN, testCount: opts.limitTest ?? SYNTHETIC_TEST });
-  }
   const bars = new Map<string, ProgressBar>();
   return loadDataset(opts.dataset, {
     dataDir: opts.dataDir,
     limitTrain: opts.limitTrain,
     limitTest: opts.limitTest,
+    seed: opts.seed,
     onProgress: ({ file, received, total }) => {
       let bar = bars.get(file);
       if (!bar) {

@@ -42,10 +42,13 @@ export class Sgd {
     return this.buffers.get(v);
   }
 
+  /** Sets a momentum buffer (restoring a checkpoint). Takes ownership of `values`. */
   setBuffer(v: tf.Variable, values: tf.Tensor): void {
     const existing = this.buffers.get(v);
     if (existing) existing.assign(values);
     else this.buffers.set(v, tf.variable(values, false));
+    // Both paths above take their own reference to the data.
+    values.dispose();
   }
 
   get bytes(): number {

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSynthetic } from '../../client/data/synthetic.js';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../client/model/config.js';
@@ -38,6 +39,10 @@ describe('checkpoints', () => {
     values(a.net).forEach((v, i) => expect(values(net)[i]).toEqual(v));
     const p = net.trainableVariables(1)[0];
     expect(runner.trainers[1].optimizer.buffer(p)!.dataSync()).toEqual(a.runner.trainers[1].optimizer.buffer(a.net.trainableVariables(1)[0])!.dataSync());
+    // Loading again replaces state in place: no tensor is left behind.
+    const count = tf.memory().numTensors;
+    loadStage(runner, bytes);
+    expect(tf.memory().numTensors).toBe(count);
     [a.net, net].forEach((n) => n.dispose());
   });
 
