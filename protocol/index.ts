@@ -13,3 +13,4 @@ export * from './data-messages.js';
 export * from './metrics-messages.js';
 export * from './control-messages.js';
 export * from './validate.js';
+export * from './dashboard-messages.js';

@@ -3,7 +3,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DATASET_NAMES } from '../data/dataset.js';
 import { HEAD_NAMES } from '../model/config.js';
 import { BLOCKS_PER_STAGE } from '../model/resnet.js';
+import { coordinatorCommand } from '../../server/coordinator-command.js';
 import { reproduceCommand } from './reproduce-command.js';
+import { startCommand } from './start-command.js';
 import { runTrain, type TrainCommandOptions } from './train-command.js';
 import { deviceCommand } from './device-command.js';
 
@@ -53,7 +55,9 @@ program
     await runTrain(opts);
   });
 
+coordinatorCommand(program);
 deviceCommand(program);
+startCommand(program);
 
 reproduceCommand(program, { int, positive });
 

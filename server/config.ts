@@ -1,0 +1,40 @@
+/**
+ * Settings of one coordinator instance, fixed at start. Provided to every
+ * NestJS service under COORDINATOR_CONFIG.
+ */
+export interface CoordinatorConfig {
+  dataDir: string;
+  /** Secret a device sends in `device:join`. */
+  joinToken: string;
+  /** Bearer token REST mutations need. */
+  adminToken: string;
+  /** Period devices send `device:heartbeat` at; 3 missed periods mark a device lost. */
+  heartbeatMs: number;
+  /** Inputs in flight per stage (runtime.md, flow control). */
+  credits: number;
+  /**
+   * Largest message the coordinator accepts (Socket.IO maxHttpBufferSize, which
+   * is also the WebSocket's max payload). Jobs whose outputs or checkpoints
+   * would not fit are refused when they are prepared.
+   */
+  maxMessageBytes: number;
+  /** Where real data sets are searched and downloaded (default: the loader's cache). */
+  datasetDir?: string;
+  /** Fraction of a device's matMul benchmark speed that training reaches (planner). */
+  planEfficiency: number;
+  log: (message: string) => void;
+}
+
+export const COORDINATOR_CONFIG = Symbol('COORDINATOR_CONFIG');
+
+export const DEFAULT_HEARTBEAT_MS = 2000;
+export const DEFAULT_CREDITS = 2;
+/**
+ * 64 MiB: a float32 first-boundary output (32x32x16 features + E image) of a
+ * 512-sample batch is ~35 MB, and a resnet110 checkpoint ~14 MB.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** tfjs conv training reaches roughly half of the matMul rate devices report. */
+export const DEFAULT_PLAN_EFFICIENCY = 0.5;
+/** Missed heartbeat periods before a device counts as lost. */
+export const MISSED_BEATS = 3;

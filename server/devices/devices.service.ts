@@ -1,0 +1,261 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { Socket } from 'socket.io';
+import {
+  EVENTS,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type DeviceJoin,
+  type DeviceToServerEvents,
+  type NetProbeAck,
+  type ServerToDeviceEvent,
+  type ServerToDevicePayloads,
+  type ServerToDeviceEvents,
+} from '../../protocol/index.js';
+import { COORDINATOR_CONFIG, MISSED_BEATS, type CoordinatorConfig } from '../config.js';
+
+export type DeviceSocket = Socket<DeviceToServerEvents, ServerToDeviceEvents>;
+export type DeviceStatus = 'idle' | 'busy' | 'lost';
+
+export interface DeviceRecord {
+  id: string;
+  name: string;
+  kind: 'node' | 'browser';
+  backend: string;
+  memoryBytes: number;
+  speedGflops: number;
+  userAgent: string | null;
+  /** Round trip of an empty net:probe; null until measured. */
+  rttMs: number | null;
+  /** Coordinator -> device throughput of a 256 KiB probe; null until measured. */
+  bandwidthBytesPerSec: number | null;
+  status: DeviceStatus;
+  joinedAt: number;
+  lastSeen: number;
+  jobId: string | null;
+  stage: number | null;
+}
+
+/** The bandwidth probe's payload (runtime.md: 256 KiB). */
+const BANDWIDTH_PROBE_BYTES = 256 * 1024;
+const PROBE_TIMEOUT_MS = 3000;
+/** Lost devices stay listed (status lost) up to this many. */
+const KEEP_LOST = 100;
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/**
+ * Registry of joined devices: join (token + protocol version), network
+ * probes, heartbeats, loss detection (3 missed beats or a disconnect).
+ * Listeners hear when a device becomes available for work or is lost.
+ */
+@Injectable()
+export class DevicesService implements OnModuleDestroy {
+  private readonly devices = new Map<string, DeviceRecord>();
+  private readonly sockets = new Map<string, DeviceSocket>();
+  private readonly bySocket = new WeakMap<DeviceSocket, string>();
+  private readonly probes = new Map<number, (ack: NetProbeAck) => void>();
+  /** Devices whose network probes are still running; not offered to jobs yet. */
+  private readonly probing = new Set<string>();
+  private nextProbeId = 1;
+  private readonly availableListeners: Array<() => void> = [];
+  private readonly lostListeners: Array<(deviceId: string) => void> = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(@Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig) {
+    this.timer = setInterval(() => this.checkHeartbeats(), Math.max(50, config.heartbeatMs / 2));
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  onAvailable(fn: () => void): void {
+    this.availableListeners.push(fn);
+  }
+
+  onLost(fn: (deviceId: string) => void): void {
+    this.lostListeners.push(fn);
+  }
+
+  /** Accepts or refuses a `device:join`; refusals send `error` and close the socket. */
+  join(socket: DeviceSocket, msg: DeviceJoin): void {
+    const existing = this.bySocket.get(socket);
+    if (existing !== undefined) throw new ProtocolError('bad-schema', `device:join: this connection joined already as ${existing}`);
+    if (msg.protocolVersion !== PROTOCOL_VERSION) {
+      this.refuse(socket, 'version', `device:join: protocol version ${msg.protocolVersion} is not supported; this coordinator speaks version ${PROTOCOL_VERSION}: update the device to a matching contsup`);
+      return;
+    }
+    if (!timingSafeEqual(digest(msg.token), digest(this.config.joinToken))) {
+      this.refuse(socket, 'bad-token', 'device:join: the join token is wrong: pass the join token `contsup coordinator` printed at start (contsup device --token <join token>)');
+      return;
+    }
+    const id = `d-${randomBytes(4).toString('hex')}`;
+    const now = Date.now();
+    this.devices.set(id, {
+      id,
+      name: msg.name,
+      kind: msg.kind,
+      backend: msg.backend,
+      memoryBytes: msg.memoryBytes,
+      speedGflops: msg.speedGflops,
+      userAgent: msg.userAgent ?? null,
+      rttMs: null,
+      bandwidthBytesPerSec: null,
+      status: 'idle',
+      joinedAt: now,
+      lastSeen: now,
+      jobId: null,
+      stage: null,
+    });
+    this.sockets.set(id, socket);
+    this.bySocket.set(socket, id);
+    socket.emit(EVENTS.deviceWelcome, { deviceId: id, protocolVersion: PROTOCOL_VERSION, heartbeatMs: this.config.heartbeatMs });
+    this.config.log(`device ${id} joined: ${msg.name} (${msg.kind}/${msg.backend}, ${msg.speedGflops.toFixed(1)} GFLOP/s, ${(msg.memoryBytes / 2 ** 20).toFixed(0)} MiB)`);
+    // Plans use the probed network; a device is offered to jobs once probing ends (or times out).
+    void this.probe(id).finally(() => this.emitAvailable());
+  }
+
+  /** The device id of a joined socket; throws 'not-assigned' for a socket that has not joined. */
+  requireDevice(socket: DeviceSocket, event: string): string {
+    const id = this.bySocket.get(socket);
+    if (id === undefined || this.devices.get(id)?.status === 'lost') {
+      throw new ProtocolError('not-assigned', `${event}: this connection has not joined; send device:join with the join token first`);
+    }
+    return id;
+  }
+
+  /** Any message from a device shows it is alive. */
+  touch(socket: DeviceSocket): void {
+    const id = this.bySocket.get(socket);
+    const d = id === undefined ? undefined : this.devices.get(id);
+    if (d && d.status !== 'lost') d.lastSeen = Date.now();
+  }
+
+  probeAck(msg: NetProbeAck): void {
+    const resolve = this.probes.get(msg.probeId);
+    if (!resolve) {
+      // A late answer to a probe that timed out is harmless; one never sent is a bug worth naming.
+      if (msg.probeId < this.nextProbeId) return;
+      throw new ProtocolError('bad-schema', `net:probe-ack: probe ${msg.probeId} was never sent; echo the probeId of the net:probe you answer`);
+    }
+    this.probes.delete(msg.probeId);
+    resolve(msg);
+  }
+
+  disconnected(socket: DeviceSocket, reason: string): void {
+    const id = this.bySocket.get(socket);
+    if (id !== undefined) this.markLost(id, `disconnected (${reason})`);
+  }
+
+  send<E extends ServerToDeviceEvent>(deviceId: string, event: E, payload: ServerToDevicePayloads[E]): boolean {
+    const socket = this.sockets.get(deviceId);
+    if (!socket || !socket.connected) return false;
+    // Typed emit over a union of event names needs the one-event signature.
+    (socket.emit as (ev: E, msg: ServerToDevicePayloads[E]) => boolean)(event, payload);
+    return true;
+  }
+
+  get(deviceId: string): DeviceRecord | undefined {
+    return this.devices.get(deviceId);
+  }
+
+  list(): DeviceRecord[] {
+    return [...this.devices.values()].map((d) => ({ ...d }));
+  }
+
+  /** Idle, connected, probed devices: what the scheduler may plan with. */
+  idle(): DeviceRecord[] {
+    return [...this.devices.values()].filter((d) => d.status === 'idle' && !this.probing.has(d.id) && this.sockets.get(d.id)?.connected === true);
+  }
+
+  setBusy(deviceId: string, jobId: string, stage: number): void {
+    const d = this.devices.get(deviceId);
+    if (d && d.status !== 'lost') Object.assign(d, { status: 'busy', jobId, stage });
+  }
+
+  setIdle(deviceId: string): void {
+    const d = this.devices.get(deviceId);
+    if (!d || d.status === 'lost') return;
+    Object.assign(d, { status: 'idle', jobId: null, stage: null });
+    this.emitAvailable();
+  }
+
+  private async probe(id: string): Promise<void> {
+    this.probing.add(id);
+    try {
+      const rtt = await this.probeOnce(id, 0);
+      const d = this.devices.get(id);
+      if (!d || rtt === null) return;
+      d.rttMs = rtt;
+      const elapsed = await this.probeOnce(id, BANDWIDTH_PROBE_BYTES);
+      // Loopback can answer in about one rtt: floor the transfer time so the figure stays finite.
+      if (elapsed !== null) d.bandwidthBytesPerSec = (BANDWIDTH_PROBE_BYTES / Math.max(elapsed - rtt, 0.05)) * 1000;
+    } finally {
+      this.probing.delete(id);
+    }
+  }
+
+  /** Sends one probe, resolves with its round trip in ms, or null on timeout/disconnect. */
+  private probeOnce(id: string, bytes: number): Promise<number | null> {
+    const probeId = this.nextProbeId++;
+    return new Promise((resolve) => {
+      const start = performance.now();
+      const timeout = setTimeout(() => {
+        this.probes.delete(probeId);
+        resolve(null);
+      }, PROBE_TIMEOUT_MS);
+      timeout.unref();
+      this.probes.set(probeId, () => {
+        clearTimeout(timeout);
+        resolve(performance.now() - start);
+      });
+      if (!this.send(id, EVENTS.netProbe, { probeId, payload: new Uint8Array(bytes) })) {
+        clearTimeout(timeout);
+        this.probes.delete(probeId);
+        resolve(null);
+      }
+    });
+  }
+
+  private refuse(socket: DeviceSocket, code: 'version' | 'bad-token', message: string): void {
+    this.config.log(`join refused (${code}) from ${socket.handshake.address}`);
+    socket.emit(EVENTS.error, { code, message, event: EVENTS.deviceJoin });
+    // Engine.IO flushes the error before it closes the transport.
+    socket.disconnect(true);
+  }
+
+  private checkHeartbeats(): void {
+    const deadline = Date.now() - MISSED_BEATS * this.config.heartbeatMs;
+    for (const d of this.devices.values()) {
+      if (d.status !== 'lost' && d.lastSeen < deadline) {
+        const socket = this.sockets.get(d.id);
+        this.markLost(d.id, `no heartbeat for ${MISSED_BEATS} periods`);
+        // A device that stopped beating must rejoin: its stage may already be elsewhere.
+        socket?.disconnect(true);
+      }
+    }
+  }
+
+  private markLost(id: string, why: string): void {
+    const d = this.devices.get(id);
+    if (!d || d.status === 'lost') return;
+    d.status = 'lost';
+    this.sockets.delete(id);
+    this.config.log(`device ${id} (${d.name}) lost: ${why}`);
+    for (const fn of this.lostListeners) fn(id);
+    this.pruneLost();
+  }
+
+  private pruneLost(): void {
+    const lost = [...this.devices.values()].filter((d) => d.status === 'lost');
+    for (const d of lost.slice(0, Math.max(0, lost.length - KEEP_LOST))) this.devices.delete(d.id);
+  }
+
+  private emitAvailable(): void {
+    for (const fn of this.availableListeners) fn();
+  }
+}

@@ -1,0 +1,121 @@
+import 'reflect-metadata';
+// The coordinator builds each job's network once to read its shapes; the cpu
+// backend is enough and always installed. A process that already chose a
+// faster backend (a test running devices in-process) keeps it.
+import '@tensorflow/tfjs-backend-cpu';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import type { Server as HttpServer } from 'node:http';
+import { AppModule } from './app.module.js';
+import {
+  DEFAULT_CREDITS,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_PLAN_EFFICIENCY,
+  type CoordinatorConfig,
+} from './config.js';
+import { ContsupIoAdapter } from './io.adapter.js';
+import { CheckpointStore } from './storage/checkpoint.store.js';
+import { MetricsStore } from './storage/metrics.store.js';
+
+export interface CoordinatorOptions {
+  port: number;
+  /** Interface to listen on (default 0.0.0.0; tests use 127.0.0.1). */
+  host?: string;
+  /** SQLite database, checkpoints (created if missing). */
+  dataDir: string;
+  /** Devices must send it in device:join; generated when absent. */
+  joinToken?: string;
+  /** REST mutations need it as a Bearer token; generated when absent. */
+  adminToken?: string;
+  log?: (message: string) => void;
+  /** Largest inbound message (Socket.IO maxHttpBufferSize), default 64 MiB. */
+  maxMessageBytes?: number;
+  /** Device heartbeat period, default 2000 ms (lost after 3 missed). */
+  heartbeatMs?: number;
+  /** Inputs in flight per stage, default 2. */
+  credits?: number;
+  /** Where real data sets are read/downloaded (default ~/.cache/contsup/datasets). */
+  datasetDir?: string;
+}
+
+export interface CoordinatorHandle {
+  /** http://host:port (127.0.0.1 when listening on every interface). */
+  url: string;
+  port: number;
+  joinToken: string;
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+/** Nest's own messages: errors and warnings go to the coordinator log, chatter is dropped. */
+class NestLog implements LoggerService {
+  constructor(private readonly out: (m: string) => void) {}
+  log(): void {}
+  error(message: unknown, ...rest: unknown[]): void {
+    this.out(`nest error: ${String(message)} ${rest.map(String).join(' ')}`);
+  }
+  warn(message: unknown): void {
+    this.out(`nest warning: ${String(message)}`);
+  }
+}
+
+const token = (): string => randomBytes(18).toString('base64url');
+
+/** Starts the coordinator: REST under /api, Socket.IO for devices and dashboards. */
+export async function startCoordinator(opts: CoordinatorOptions): Promise<CoordinatorHandle> {
+  const host = opts.host ?? '0.0.0.0';
+  const log = opts.log ?? ((m: string) => void process.stderr.write(`${m}\n`));
+  const config: CoordinatorConfig = {
+    dataDir: opts.dataDir,
+    joinToken: opts.joinToken ?? token(),
+    adminToken: opts.adminToken ?? token(),
+    heartbeatMs: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    credits: opts.credits ?? DEFAULT_CREDITS,
+    maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    datasetDir: opts.datasetDir,
+    planEfficiency: DEFAULT_PLAN_EFFICIENCY,
+    log,
+  };
+  mkdirSync(config.dataDir, { recursive: true });
+  const metrics = new MetricsStore(config.dataDir);
+  const checkpoints = new CheckpointStore(config.dataDir, metrics);
+  let app;
+  try {
+    app = await NestFactory.create(AppModule.register(config, metrics, checkpoints), new ExpressAdapter(), {
+      logger: new NestLog(log),
+      abortOnError: false,
+      // Keep-alive HTTP clients would otherwise hold close() open for seconds.
+      forceCloseConnections: true,
+    });
+    app.useWebSocketAdapter(new ContsupIoAdapter(app, config.maxMessageBytes));
+    await app.listen(opts.port, host);
+  } catch (err: unknown) {
+    await app?.close().catch(() => undefined);
+    metrics.close();
+    throw err;
+  }
+  const server = app.getHttpServer() as HttpServer;
+  const port = (server.address() as AddressInfo).port;
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+  log(`coordinator listening on ${url}`);
+  let closed = false;
+  const nest = app;
+  return {
+    url,
+    port,
+    joinToken: config.joinToken,
+    adminToken: config.adminToken,
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await nest.close();
+      metrics.close();
+    },
+  };
+}

@@ -1,0 +1,194 @@
+import type { ModuleCost } from '../../client/model/cost.js';
+
+/** What the planner knows of a device. */
+export interface PlannerDevice {
+  id: string;
+  /** Measured matMul speed, GFLOP/s. */
+  speedGflops: number;
+  /** Memory the device may use for training. */
+  memoryBytes: number;
+  /** Coordinator -> device bandwidth, bytes per second. */
+  bandwidthBytesPerSec: number;
+  rttMs: number;
+}
+
+/** The model as the planner sees it (client/model/cost.ts). */
+export interface PlannerModel {
+  modules: ModuleCost[];
+  /** Bytes per sample stage 0 receives (raw uint8 image + label). */
+  inputBytesPerSample: number;
+  /** Per module k: bytes per sample crossing the cut after k (boundaryBytesPerSample). */
+  boundaryBytesPerSample: number[];
+}
+
+export interface PlanRequest {
+  devices: PlannerDevice[];
+  model: PlannerModel;
+  batchSize: number;
+  /** Use at least this many devices when the module count allows. */
+  minDevices: number;
+  /** Fraction of speedGflops training reaches (default 0.5). */
+  efficiency?: number;
+}
+
+export interface PlannedStage {
+  deviceId: string;
+  firstModule: number;
+  lastModule: number;
+  /** Compute + inbound transfer + rtt for one batch. */
+  estimatedMsPerBatch: number;
+  computeMs: number;
+  transferMs: number;
+  /** Weights, optimiser state and one module's activations for one batch. */
+  memoryBytes: number;
+}
+
+export type PlanResult =
+  | { ok: true; stages: PlannedStage[]; bottleneckMs: number }
+  | { ok: false; reason: string };
+
+/** Above this many devices, orders are not enumerated: the fastest come first. */
+const MAX_PERMUTED_DEVICES = 6;
+const DEFAULT_EFFICIENCY = 0.5;
+
+interface StageCost {
+  ms: number;
+  computeMs: number;
+  transferMs: number;
+  memoryBytes: number;
+}
+
+/** Cost tables of one device for every module range [a..b], via prefix sums. */
+function costTable(d: PlannerDevice, model: PlannerModel, batch: number, efficiency: number): (a: number, b: number) => StageCost {
+  const k = model.modules.length;
+  const flops = [0];
+  const state = [0];
+  for (const m of model.modules) {
+    flops.push(flops[flops.length - 1]! + m.forwardFlops);
+    state.push(state[state.length - 1]! + m.stateBytes);
+  }
+  // Modules of a stage train one after another, so one module's activations are live at a time.
+  const maxAct: number[][] = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  for (let a = 0; a < k; a++) {
+    let m = 0;
+    for (let b = a; b < k; b++) {
+      m = Math.max(m, model.modules[b]!.activationBytesPerSample);
+      maxAct[a]![b] = m;
+    }
+  }
+  const flopsPerMs = Math.max(d.speedGflops, 1e-6) * 1e9 * efficiency / 1000;
+  const bytesPerMs = Math.max(d.bandwidthBytesPerSec, 1) / 1000;
+  return (a, b) => {
+    // Training is ~3x the forward pass: forward, input grads, weight grads.
+    const computeMs = (3 * (flops[b + 1]! - flops[a]!) * batch) / flopsPerMs;
+    const inbound = a === 0 ? model.inputBytesPerSample : model.boundaryBytesPerSample[a - 1]!;
+    const transferMs = (inbound * batch) / bytesPerMs;
+    const memoryBytes = state[b + 1]! - state[a]! + maxAct[a]![b]! * batch;
+    const fits = memoryBytes <= d.memoryBytes;
+    return { ms: fits ? computeMs + transferMs + d.rttMs : Infinity, computeMs, transferMs, memoryBytes };
+  };
+}
+
+interface Split {
+  /** Slowest stage, then the sum of all stages (tie-break: less total work). */
+  worst: number;
+  total: number;
+  /** Last module (exclusive end) of each stage. */
+  ends: number[];
+}
+
+function better(a: Split, b: Split | null): boolean {
+  if (b === null) return true;
+  if (a.worst !== b.worst) return a.worst < b.worst;
+  return a.total < b.total;
+}
+
+/**
+ * Best contiguous split of K modules over the devices in this order (each
+ * gets at least one module), minimising the slowest stage: a DP over
+ * (devices used, modules placed).
+ */
+function bestSplit(costs: Array<(a: number, b: number) => StageCost>, k: number): Split | null {
+  const n = costs.length;
+  // best[i][j]: modules 0..j-1 on devices 0..i-1.
+  let prev: Array<Split | null> = new Array<Split | null>(k + 1).fill(null);
+  prev[0] = { worst: 0, total: 0, ends: [] };
+  for (let i = 1; i <= n; i++) {
+    const cur: Array<Split | null> = new Array<Split | null>(k + 1).fill(null);
+    const cost = costs[i - 1]!;
+    // Leave at least one module for each later device.
+    for (let j = i; j <= k - (n - i); j++) {
+      let best: Split | null = null;
+      for (let m = i - 1; m < j; m++) {
+        const p = prev[m];
+        if (!p || !Number.isFinite(p.worst)) continue;
+        const c = cost(m, j - 1).ms;
+        if (!Number.isFinite(c)) continue;
+        const cand: Split = { worst: Math.max(p.worst, c), total: p.total + c, ends: [...p.ends, j] };
+        if (better(cand, best)) best = cand;
+      }
+      cur[j] = best;
+    }
+    prev = cur;
+  }
+  return prev[k] ?? null;
+}
+
+/** Every ordered choice of `n` of `items` (n-permutations). */
+function* arrangements<T>(items: T[], n: number, prefix: T[] = []): Generator<T[]> {
+  if (prefix.length === n) {
+    yield prefix;
+    return;
+  }
+  for (let i = 0; i < items.length; i++) {
+    const rest = [...items.slice(0, i), ...items.slice(i + 1)];
+    yield* arrangements(rest, n, [...prefix, items[i]!]);
+  }
+}
+
+/**
+ * Chooses how many devices to use (at least minDevices, or every module on
+ * its own device when K is smaller; at most the devices available) and a
+ * contiguous module range per device, minimising the slowest stage's time per
+ * batch: 3 x forward FLOPs x batch / (speed x efficiency) + inbound bytes x
+ * batch / bandwidth + rtt, with weights + state + activations fitting the
+ * device's memory. Device orders are enumerated for up to 6 devices; beyond
+ * that the fastest devices are taken in speed order.
+ */
+export function planStages(req: PlanRequest): PlanResult {
+  const k = req.model.modules.length;
+  const efficiency = req.efficiency ?? DEFAULT_EFFICIENCY;
+  if (k === 0) return { ok: false, reason: 'the model has no modules' };
+  const lo = Math.min(req.minDevices, k);
+  const hi = Math.min(req.devices.length, k);
+  if (req.devices.length < lo) {
+    return { ok: false, reason: `the job needs ${lo} device(s), ${req.devices.length} available` };
+  }
+  const tables = new Map(req.devices.map((d) => [d.id, costTable(d, req.model, req.batchSize, efficiency)] as const));
+  const bySpeed = [...req.devices].sort((a, b) => b.speedGflops - a.speedGflops);
+  let best: { split: Split; order: PlannerDevice[] } | null = null;
+  for (let n = lo; n <= hi; n++) {
+    const orders = req.devices.length <= MAX_PERMUTED_DEVICES ? arrangements(req.devices, n) : [bySpeed.slice(0, n)];
+    for (const order of orders) {
+      const split = bestSplit(order.map((d) => tables.get(d.id)!), k);
+      if (!split) continue;
+      // Equal bottlenecks go to less total time (less traffic), then to fewer devices (found first).
+      const tie = best !== null && Math.abs(split.worst - best.split.worst) <= best.split.worst * 1e-9;
+      const wins = best === null || (tie ? split.total < best.split.total * (1 - 1e-9) : split.worst < best.split.worst);
+      if (wins) best = { split, order };
+    }
+  }
+  if (!best) {
+    const mem = req.devices.map((d) => `${d.id}: ${(d.memoryBytes / 2 ** 20).toFixed(0)} MiB`).join(', ');
+    return { ok: false, reason: `no split of ${k} modules fits the devices' memory (${mem}) at batch size ${req.batchSize}; use a smaller batch, more modules or devices with more memory` };
+  }
+  const stages: PlannedStage[] = [];
+  let start = 0;
+  best.split.ends.forEach((end, i) => {
+    const d = best.order[i]!;
+    const c = tables.get(d.id)!(start, end - 1);
+    stages.push({ deviceId: d.id, firstModule: start, lastModule: end - 1, estimatedMsPerBatch: c.ms, computeMs: c.computeMs, transferMs: c.transferMs, memoryBytes: c.memoryBytes });
+    start = end;
+  });
+  return { ok: true, stages, bottleneckMs: best.split.worst };
+}
