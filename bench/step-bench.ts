@@ -13,7 +13,7 @@ import { selectBackend, type NodeBackendName } from '../client/backend/select-ba
 import { DEFAULT_MODEL_CONFIG } from '../client/model/config.js';
 import { GllNetwork, type ModuleInput } from '../client/model/network.js';
 import { disposePrepared, prepareBatch } from '../client/train/batches.js';
-import { StageRunner, disposeStageTensors } from '../client/train/stage-runner.js';
+import { StageRunner } from '../client/train/stage-runner.js';
 import { countFlops } from './flops.js';
 import { measureMatMulRate } from './matmul-rate.js';
 
@@ -55,7 +55,9 @@ async function main(): Promise<void> {
     });
     const step = async (profile: boolean): Promise<void> => {
       const { output } = await runner.train(batch.input, batch.labels, batch.target, 0.01, profile);
-      disposeStageTensors(output);
+      // The output aliases the input's image, which the next step reuses: free only what is new.
+      const reused = new Set<tf.Tensor | null>([batch.input.h, batch.input.image, ...batch.input.history]);
+      tf.dispose([output.h, output.image, ...output.history].filter((t): t is tf.Tensor4D => t !== null && !reused.has(t)));
     };
     await step(true); // warm-up (kernel set-up, momentum buffers) and peak memory
     const t0 = performance.now();
