@@ -3,7 +3,7 @@ import type { Dataset, PreprocessSpec } from '../../client/data/dataset.js';
 import type { ModelConfig } from '../../client/model/config.js';
 import { boundaryBytesPerSample, moduleCosts, type ModuleCost } from '../../client/model/cost.js';
 import { GllNetwork } from '../../client/model/network.js';
-import { modelConfigFor, type TrainCommandOptions } from '../../client/node/train-command.js';
+import { modelConfigForJob } from '../../client/device/model-config.js';
 import type { JobSpec, TensorDtype } from '../../protocol/index.js';
 import type { PlannerModel } from '../planner/planner.js';
 
@@ -53,8 +53,15 @@ export interface OutputExpectation {
 
 export async function buildJobModel(spec: JobSpec, data: Dataset): Promise<JobModel> {
   await tf.ready();
-  const opts: TrainCommandOptions = { ...spec, json: false };
-  const config = modelConfigFor(opts, data);
+  const info = {
+    height: data.train.height,
+    width: data.train.width,
+    channels: data.train.channels,
+    numClasses: data.numClasses,
+    preprocess: data.preprocess,
+  };
+  // The devices' own mapping, so coordinator and devices agree on every shape.
+  const config = modelConfigForJob(spec, info);
   const net = new GllNetwork(config);
   try {
     const k = net.moduleCount;
@@ -68,13 +75,7 @@ export async function buildJobModel(spec: JobSpec, data: Dataset): Promise<JobMo
       boundaryBytes: range.map((i) => boundaryBytesPerSample(net, i, spec.wire)),
       historyLength: net.historyLength,
       sendsImage: net.mode.image || config.decoder,
-      data: {
-        height: data.train.height,
-        width: data.train.width,
-        channels: data.train.channels,
-        numClasses: data.numClasses,
-        preprocess: data.preprocess,
-      },
+      data: info,
     };
   } finally {
     net.dispose();

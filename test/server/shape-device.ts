@@ -1,4 +1,5 @@
-import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../client/model/config.js';
+import { modelConfigForJob } from '../../client/device/model-config.js';
+import type { ModelConfig } from '../../client/model/config.js';
 import { GllNetwork } from '../../client/model/network.js';
 import {
   EVENTS,
@@ -11,23 +12,9 @@ import {
 } from '../../protocol/index.js';
 import { joinDevice, type JoinOptions, type JoinedDevice } from './helpers.js';
 
-/** The model config a device builds from `stage:assign` (job spec + data). */
+/** The model config a device builds from `stage:assign`: the device's own mapping. */
 export function modelConfigOf(a: StageAssign): ModelConfig {
-  const { job, data } = a;
-  return {
-    ...DEFAULT_MODEL_CONFIG,
-    model: job.model,
-    modules: job.modules,
-    context: job.context,
-    loss: job.loss,
-    head: job.head,
-    decoder: job.decoder,
-    partition: job.partition,
-    inputSize: data.height,
-    inChannels: data.channels,
-    numClasses: data.numClasses,
-    seed: job.seed,
-  };
+  return modelConfigForJob(a.job, a.data);
 }
 
 interface OutputShapes {
