@@ -48,11 +48,49 @@ export interface DashJob {
   stepsDone: number;
   totalSteps: number;
   error: string | null;
+  /** Context mode (`E`, `R1`, ...): which earlier tensors each module also reads. */
+  context: string;
+  batchSize: number;
+  /** Phase being fed; null before the first batch and once finished. */
+  phase: 'train' | 'eval' | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** Why a waiting or paused job is not running (null otherwise). */
+  waitingFor: string | null;
+  /** The plan with live counters, one entry per stage; empty until planned. */
+  stages: DashStage[];
+}
+
+/** One stage of a live job: its device, module range and counters (cumulative; rates are the dashboard's). */
+export interface DashStage {
+  stage: number;
+  deviceId: string;
+  deviceName: string;
+  firstModule: number;
+  lastModule: number;
+  ready: boolean;
+  lost: boolean;
+  /** Training samples this stage finished. */
+  samples: number;
+  /** Throughput the device last reported. */
+  samplesPerSec: number;
+  /** Bytes sent to / received from this stage so far. */
+  bytesIn: number;
+  bytesOut: number;
+  /** Inputs sent and not answered (at most `credits`), and outputs waiting for a credit here. */
+  inFlight: number;
+  queued: number;
+  /** Planner estimate vs smoothed measurement of one batch. */
+  estimatedMsPerBatch: number;
+  measuredMsPerBatch: number | null;
 }
 
 /** server -> dashboard, every second. */
 export interface DashState {
   at: number;
+  /** Inputs in flight per stage (the inbox bound). */
+  credits: number;
   devices: DashDevice[];
   jobs: DashJob[];
 }
@@ -73,4 +111,21 @@ export interface DashEpoch {
   epoch: number;
   testError: number | null;
   moduleErrors: Array<number | null>;
+}
+
+/** One module's stored training curve, averaged into buckets (`GET /api/jobs/:id/steps`). */
+export interface ModuleHistory {
+  module: number;
+  /** Mean global step of each bucket. */
+  step: number[];
+  /** Mean local loss; null where every loss in the bucket was NaN/Infinity. */
+  loss: Array<number | null>;
+  /** Local head accuracy in percent; null where the head cannot classify (supcon). */
+  accuracy: Array<number | null>;
+}
+
+/** `GET /api/jobs/:id/steps[?points=N]`: the curves of every module, at most N points each (default 1000). */
+export interface StepHistory {
+  jobId: string;
+  modules: ModuleHistory[];
 }

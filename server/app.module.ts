@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from './config.js';
 import { DashboardService } from './dashboard/dashboard.service.js';
+import { HistoryController } from './dashboard/history.controller.js';
 import { DeviceGateway } from './device.gateway.js';
 import { DevicesService } from './devices/devices.service.js';
 import { AdminGuard } from './jobs/admin.guard.js';
@@ -18,7 +19,7 @@ export class AppModule {
   static register(config: CoordinatorConfig, metrics: MetricsStore, checkpoints: CheckpointStore): DynamicModule {
     return {
       module: AppModule,
-      controllers: [JobsController],
+      controllers: [JobsController, HistoryController],
       providers: [
         { provide: COORDINATOR_CONFIG, useValue: config },
         { provide: MetricsStore, useValue: metrics },

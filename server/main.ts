@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import type { Server as HttpServer } from 'node:http';
 import { AppModule } from './app.module.js';
 import {
@@ -18,6 +18,7 @@ import {
   DEFAULT_PLAN_EFFICIENCY,
   type CoordinatorConfig,
 } from './config.js';
+import { serveWebApp } from './dashboard/static.assets.js';
 import { ContsupIoAdapter } from './io.adapter.js';
 import { CheckpointStore } from './storage/checkpoint.store.js';
 import { MetricsStore } from './storage/metrics.store.js';
@@ -41,6 +42,8 @@ export interface CoordinatorOptions {
   credits?: number;
   /** Where real data sets are read/downloaded (default ~/.cache/contsup/datasets). */
   datasetDir?: string;
+  /** Built front end (dashboard at /, device page at /device); default dist/web. */
+  webDir?: string;
 }
 
 export interface CoordinatorHandle {
@@ -86,13 +89,14 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   const checkpoints = new CheckpointStore(config.dataDir, metrics);
   let app;
   try {
-    app = await NestFactory.create(AppModule.register(config, metrics, checkpoints), new ExpressAdapter(), {
+    app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, metrics, checkpoints), new ExpressAdapter(), {
       logger: new NestLog(log),
       abortOnError: false,
       // Keep-alive HTTP clients would otherwise hold close() open for seconds.
       forceCloseConnections: true,
     });
     app.useWebSocketAdapter(new ContsupIoAdapter(app, config.maxMessageBytes));
+    serveWebApp(app, { dir: opts.webDir, log });
     await app.listen(opts.port, host);
   } catch (err: unknown) {
     await app?.close().catch(() => undefined);

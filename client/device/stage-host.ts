@@ -6,7 +6,7 @@ import type { StageAssign } from '../../protocol/stage-messages.js';
 import { formatShape } from '../../protocol/tensor-frame.js';
 import { checkPayloadSize } from '../../protocol/validate.js';
 import { GllNetwork } from '../model/network.js';
-import { loadStage, saveStage } from '../train/checkpoint.js';
+import { loadStage, saveStage, saveStageAsync } from '../train/checkpoint.js';
 import { StageRunner, disposeStageTensors, type ModuleMetrics } from '../train/stage-runner.js';
 import { modelConfigForJob } from './model-config.js';
 import { decodeStageInput, disposeStageBatch } from './stage-inputs.js';
@@ -109,6 +109,8 @@ export class StageHost {
         if (layout.isLast) {
           replies.done = { jobId: msg.jobId, stage: msg.stage, batchId: msg.batchId, phase: msg.phase };
         } else {
+          // Read asynchronously first (cached on the tensors): WebGPU cannot read synchronously.
+          await Promise.all([result.output.h, ...result.output.history].map((t) => t.data()));
           const output = encodeStageOutput(msg, result.output, batch, layout);
           checkPayloadSize(EVENTS.stageOutput, output, assign.maxFrameBytes);
           replies.output = output;
@@ -116,7 +118,7 @@ export class StageHost {
         if (train && msg.checkpointAfter === true) {
           // This batch's step is taken, so the stage resumes at the next one.
           const step = msg.step + 1;
-          replies.checkpoint = { jobId: msg.jobId, stage: msg.stage, epoch: msg.epoch, step, weights: this.checkpoint(step) };
+          replies.checkpoint = { jobId: msg.jobId, stage: msg.stage, epoch: msg.epoch, step, weights: new Uint8Array(await saveStageAsync(this.runner, step)) };
         }
         return replies;
       } finally {

@@ -78,6 +78,24 @@ export function saveStage(runner: StageRunner, step: number): Uint8Array {
   return packr.pack(ckpt);
 }
 
+/**
+ * `saveStage` for devices: every tensor is first read asynchronously (the
+ * values stay cached on the tensor, so saveStage's synchronous reads are
+ * then free). WebGPU cannot read synchronously.
+ */
+export async function saveStageAsync(runner: StageRunner, step: number): Promise<Uint8Array> {
+  const tensors: tf.Tensor[] = [];
+  runner.trainers.forEach((t) => {
+    for (const p of runner.net.moduleParams(t.k)) {
+      tensors.push(p.variable);
+      const buf = t.optimizer.buffer(p.variable);
+      if (buf) tensors.push(buf);
+    }
+  });
+  await Promise.all(tensors.map((t) => t.data()));
+  return saveStage(runner, step);
+}
+
 /** Restores a stage saved by `saveStage`; returns the step it was saved at. */
 export function loadStage(runner: StageRunner, bytes: Uint8Array): number {
   const ckpt = decode<StageCheckpoint>(bytes, 'contsup-stage');

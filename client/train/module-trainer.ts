@@ -22,6 +22,21 @@ export interface ModuleEvalResult {
   combined: tf.Tensor4D;
 }
 
+/** A step's or evaluation's results before the two scalars are read back. */
+interface PendingResult {
+  loss: tf.Scalar;
+  correct: tf.Scalar | null;
+  features: tf.Tensor4D;
+  combined: tf.Tensor4D;
+}
+
+/** Frees the scalars once read. */
+function finish(r: PendingResult, labels: tf.Tensor1D, loss: number, correct: number | null): ModuleStepResult {
+  r.loss.dispose();
+  r.correct?.dispose();
+  return { loss, correct, count: labels.shape[0], features: r.features, combined: r.combined };
+}
+
 /**
  * Trains one module: forward, local loss, gradients for this module's own
  * variables only (backbone part, head, decoder and the context encoders in
@@ -56,6 +71,23 @@ export class ModuleTrainer {
   }
 
   step(input: ModuleInput, labels: tf.Tensor1D, target: tf.Tensor4D | null, lr: number): ModuleStepResult {
+    const r = this.stepTensors(input, labels, target, lr);
+    return finish(r, labels, r.loss.dataSync()[0]!, r.correct === null ? null : r.correct.dataSync()[0]!);
+  }
+
+  /**
+   * `step`, reading the loss and accuracy asynchronously. Same numbers; what
+   * devices use, because WebGPU cannot read a tensor synchronously (in current
+   * Chrome the synchronous readback path loses the GPU device).
+   */
+  async stepAsync(input: ModuleInput, labels: tf.Tensor1D, target: tf.Tensor4D | null, lr: number): Promise<ModuleStepResult> {
+    const r = this.stepTensors(input, labels, target, lr);
+    const [loss, correct] = await Promise.all([r.loss.data(), r.correct?.data()]);
+    return finish(r, labels, loss[0]!, correct === undefined ? null : correct[0]!);
+  }
+
+  /** Forward, local loss, gradients of this module's variables, one optimiser step; the scalars are still tensors. */
+  private stepTensors(input: ModuleInput, labels: tf.Tensor1D, target: tf.Tensor4D | null, lr: number): PendingResult {
     let features: tf.Tensor4D | null = null;
     let combined: tf.Tensor4D | null = null;
     let correct: tf.Scalar | null = null;
@@ -69,28 +101,35 @@ export class ModuleTrainer {
       return this.localLoss(out, labels, target);
     }, this.variables);
     this.optimizer.apply(this.variables, grads, lr);
-    const loss = value.dataSync()[0];
-    const nCorrect = correct === null ? null : (correct as tf.Scalar).dataSync()[0];
-    value.dispose();
     tf.dispose(grads);
-    if (correct) (correct as tf.Scalar).dispose();
-    return { loss, correct: nCorrect, count: labels.shape[0], features: features!, combined: combined! };
+    return { loss: value, correct, features: features!, combined: combined! };
   }
 
   /** Inference-mode forward (BN running statistics), no update. */
   evaluate(input: ModuleInput, labels: tf.Tensor1D, target: tf.Tensor4D | null): ModuleEvalResult {
+    const r = this.evalTensors(input, labels, target);
+    return finish(r, labels, r.loss.dataSync()[0]!, r.correct === null ? null : r.correct.dataSync()[0]!);
+  }
+
+  /** `evaluate`, reading the scalars asynchronously (see stepAsync). */
+  async evaluateAsync(input: ModuleInput, labels: tf.Tensor1D, target: tf.Tensor4D | null): Promise<ModuleEvalResult> {
+    const r = this.evalTensors(input, labels, target);
+    const [loss, correct] = await Promise.all([r.loss.data(), r.correct?.data()]);
+    return finish(r, labels, loss[0]!, correct === undefined ? null : correct[0]!);
+  }
+
+  private evalTensors(input: ModuleInput, labels: tf.Tensor1D, target: tf.Tensor4D | null): PendingResult {
     let features: tf.Tensor4D | null = null;
     let combined: tf.Tensor4D | null = null;
-    let loss = 0;
-    let correct: number | null = null;
-    tf.tidy(() => {
+    let correct: tf.Scalar | null = null;
+    const loss = tf.tidy(() => {
       const out = this.net.forward(this.k, input, false);
       features = tf.keep(out.features);
       combined = out.combined === input.h ? input.h : tf.keep(out.combined);
-      loss = this.localLoss(out, labels, target).dataSync()[0];
-      if (this.classifies) correct = correctCount(out.prediction, labels).dataSync()[0];
+      if (this.classifies) correct = tf.keep(correctCount(out.prediction, labels));
+      return this.localLoss(out, labels, target);
     });
-    return { loss, correct, count: labels.shape[0], features: features!, combined: combined! };
+    return { loss, correct, features: features!, combined: combined! };
   }
 
   /** Bytes this module holds between steps: its parameters, BN state and momentum buffers. */

@@ -58,11 +58,12 @@ export class StageRunner {
    */
   async train(input: StageTensors, labels: tf.Tensor1D, target: tf.Tensor4D | null, lr: number, profile = false): Promise<StageResult> {
     return this.run(input, async (t, i, cur) => {
-      if (!profile) return t.step(cur, labels, target, lr);
+      // Async reads: a WebGPU device cannot read tensors synchronously.
+      if (!profile) return t.stepAsync(cur, labels, target, lr);
       const before = tf.memory().numBytes;
       let res: ModuleStepResult | null = null;
-      const info = await tf.profile(() => {
-        res = t.step(cur, labels, target, lr);
+      const info = await tf.profile(async () => {
+        res = await t.stepAsync(cur, labels, target, lr);
       });
       this.peakBytes[i] = Math.max(0, info.peakBytes - before) + t.stateBytes;
       return res!;
@@ -71,7 +72,7 @@ export class StageRunner {
 
   /** Inference-mode pass of every module in the stage (evaluation: no update). */
   async evaluate(input: StageTensors, labels: tf.Tensor1D, target: tf.Tensor4D | null): Promise<StageResult> {
-    return this.run(input, async (t, _i, cur) => t.evaluate(cur, labels, target));
+    return this.run(input, async (t, _i, cur) => t.evaluateAsync(cur, labels, target));
   }
 
   private async run(

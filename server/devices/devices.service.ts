@@ -62,6 +62,8 @@ export class DevicesService implements OnModuleDestroy {
   private nextProbeId = 1;
   private readonly availableListeners: Array<() => void> = [];
   private readonly lostListeners: Array<(deviceId: string) => void> = [];
+  /** Whether a device is working on a batch the coordinator sent it (set by the jobs service). */
+  private computing: (deviceId: string) => boolean = () => false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(@Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig) {
@@ -79,6 +81,11 @@ export class DevicesService implements OnModuleDestroy {
 
   onLost(fn: (deviceId: string) => void): void {
     this.lostListeners.push(fn);
+  }
+
+  /** Tells heartbeat checks which devices are inside a step (see checkHeartbeats). */
+  setComputing(fn: (deviceId: string) => boolean): void {
+    this.computing = fn;
   }
 
   /** Accepts or refuses a `device:join`; refusals send `error` and close the socket. */
@@ -233,6 +240,10 @@ export class DevicesService implements OnModuleDestroy {
     for (const d of this.devices.values()) {
       if (d.status !== 'lost' && d.lastSeen < deadline) {
         const socket = this.sockets.get(d.id);
+        // A step (or a stage build) runs synchronously and starves the device's heartbeat timer, and
+        // one can outlast 3 periods (slow or loaded device, big batch): while the device works for a
+        // job and its socket is open, only a disconnect (Engine.IO's ping timeout included) marks it lost.
+        if (socket?.connected && this.computing(d.id)) continue;
         this.markLost(d.id, `no heartbeat for ${MISSED_BEATS} periods`);
         // A device that stopped beating must rejoin: its stage may already be elsewhere.
         socket?.disconnect(true);

@@ -55,6 +55,7 @@ export class JobsService implements OnModuleDestroy {
     if (failed > 0) config.log(`${failed} unfinished job(s) of an earlier run marked failed`);
     devices.onAvailable(() => this.schedule());
     devices.onLost((id) => this.deviceLost(id));
+    devices.setComputing((id) => [...this.runners.values()].some((r) => r.computing(id)));
     dashboard.setStateSource(() => this.dashState());
   }
 
@@ -221,6 +222,7 @@ export class JobsService implements OnModuleDestroy {
   private dashState(): DashState {
     return {
       at: Date.now(),
+      credits: this.config.credits,
       devices: this.devices.list().map((d) => ({
         id: d.id,
         name: d.name,
@@ -247,6 +249,30 @@ export class JobsService implements OnModuleDestroy {
           stepsDone: p?.stepsDone ?? 0,
           totalSteps: p?.totalSteps ?? 0,
           error: r.error,
+          context: r.spec.context,
+          batchSize: r.spec.batchSize,
+          phase: p && !r.finished ? p.phase : null,
+          createdAt: r.createdAt,
+          startedAt: r.startedAt,
+          finishedAt: r.finishedAt,
+          waitingFor: r.finished ? null : r.waitingFor,
+          stages: r.stageViews().map((v) => ({
+            stage: v.stage,
+            deviceId: v.deviceId,
+            deviceName: this.devices.get(v.deviceId)?.name ?? v.deviceId,
+            firstModule: v.firstModule,
+            lastModule: v.lastModule,
+            ready: v.ready,
+            lost: v.lost,
+            samples: v.samples,
+            samplesPerSec: v.samplesPerSec,
+            bytesIn: v.bytesIn,
+            bytesOut: v.bytesOut,
+            inFlight: v.inFlight,
+            queued: v.queued,
+            estimatedMsPerBatch: v.estimatedMsPerBatch,
+            measuredMsPerBatch: v.measuredMsPerBatch,
+          })),
         };
       }),
     };

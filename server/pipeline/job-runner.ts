@@ -202,6 +202,11 @@ export class JobRunner {
     return !this.finished && this.stages.some((s) => s.deviceId === deviceId && !s.lost);
   }
 
+  /** The device holds a stage of this job that it is building or has a batch in flight at (it may be inside a long step). */
+  computing(deviceId: string): boolean {
+    return !this.finished && this.stages.some((s) => s.deviceId === deviceId && !s.lost && (!s.ready || s.inFlight.size > 0));
+  }
+
   stop(reason: string): void {
     if (this.finished) return;
     this.complete('stopped', reason);
