@@ -19,10 +19,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../client/backend/select-backend.js';
-import { GllNetwork } from '../client/model/network.js';
-import { getDataset, modelConfigFor, type TrainCommandOptions } from '../client/node/train-command.js';
-import { InProcessTrainer } from '../client/train/gll-trainer.js';
+import { selectBackend } from '../engine/backend/select-backend.js';
+import { GllNetwork } from '../engine/model/network.js';
+import { getDataset, modelConfigFor, type TrainCommandOptions } from '../cli/train-command.js';
+import { InProcessTrainer } from '../engine/train/gll-trainer.js';
 import type { ModelName } from '../protocol/index.js';
 import { startCoordinator, type CoordinatorHandle } from '../server/main.js';
 

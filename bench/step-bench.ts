@@ -8,14 +8,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { generateSynthetic } from '../client/data/synthetic.js';
-import { selectBackend, type NodeBackendName } from '../client/backend/select-backend.js';
-import { DEFAULT_MODEL_CONFIG } from '../client/model/config.js';
-import { GllNetwork, type ModuleInput } from '../client/model/network.js';
-import { disposePrepared, prepareBatch } from '../client/train/batches.js';
-import { StageRunner } from '../client/train/stage-runner.js';
+import { generateSynthetic } from '../engine/data/synthetic.js';
+import { selectBackend, type NodeBackendName } from '../engine/backend/select-backend.js';
+import { DEFAULT_MODEL_CONFIG } from '../engine/model/config.js';
+import { GllNetwork, type ModuleInput } from '../engine/model/network.js';
+import { disposePrepared, prepareBatch } from '../engine/train/batches.js';
+import { StageRunner } from '../engine/train/stage-runner.js';
 import { countFlops } from './flops.js';
-import { measureMatMulRate } from './matmul-rate.js';
+import { measureMatMulRate } from '../engine/backend/matmul-rate.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -10,9 +10,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { DEFAULT_MODEL_CONFIG } from '../client/model/config.js';
-import { boundaryBytesPerSample, type WireDtype } from '../client/model/cost.js';
-import { GllNetwork } from '../client/model/network.js';
+import { DEFAULT_MODEL_CONFIG } from '../engine/model/config.js';
+import { boundaryBytesPerSample, type WireDtype } from '../engine/model/cost.js';
+import { GllNetwork } from '../engine/model/network.js';
 import { encodeFrame } from '../protocol/tensor-frame.js';
 import { parser } from '../protocol/parser.js';
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { jobSpecSchema } from './job-spec.js';
 import { counterSchema, jobIdSchema, moduleIndexSchema, shapeSchema, stageIndexSchema } from './schema-common.js';
 
-/** How stage 0 augments and every stage normalises images (client/data PreprocessSpec). */
+/** How stage 0 augments and every stage normalises images (engine/data PreprocessSpec). */
 export const preprocessSpecSchema = z.strictObject({
   /** Per-channel mean in 0..1 units, applied after x / 255. */
   mean: z.array(z.number()).min(1).max(4),

@@ -4,7 +4,7 @@ import { defineConfig, type Plugin } from 'vite';
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 /**
- * client/backend reaches its Node-only helpers through dynamic imports inside
+ * engine/backend reaches its Node-only helpers through dynamic imports inside
  * Node-only branches; in the browser bundle they become stubs instead of
  * chunks that would pull in node:vm and node:module.
  */
@@ -14,7 +14,7 @@ function nodeOnlyStubs(): Plugin {
     name: 'contsup-node-only-stubs',
     enforce: 'pre',
     resolveId(source, importer) {
-      if (/\/node-(gradients|wasm-paths)\.js$/.test(source) && importer !== undefined && /[\\/]client[\\/]backend[\\/]/.test(importer)) return STUB;
+      if (/\/node-(gradients|wasm-paths)\.js$/.test(source) && importer !== undefined && /[\\/]engine[\\/]backend[\\/]/.test(importer)) return STUB;
       return null;
     },
     load(id) {

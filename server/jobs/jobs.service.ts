@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import type { Dataset } from '../../client/data/dataset.js';
-import { getDataset } from '../../client/node/train-command.js';
-import { combineStages } from '../../client/train/checkpoint.js';
+import type { Dataset } from '../../engine/data/dataset.js';
+import { loadDataset } from '../../engine/data/load-dataset.js';
+import { combineStages } from '../../engine/train/checkpoint.js';
 import {
   EVENTS,
   ProtocolError,
@@ -107,7 +107,7 @@ export class JobsService implements OnModuleDestroy {
     return this.get(id);
   }
 
-  /** The trained model file (client/train/checkpoint.ts format) from each stage's latest checkpoint. */
+  /** The trained model file (engine/train/checkpoint.ts format) from each stage's latest checkpoint. */
   async model(id: string): Promise<Uint8Array> {
     const row = this.metrics.getJob(id);
     if (!row) throw new JobNotFoundError(`job ${id} does not exist; GET /api/jobs lists the jobs`);
@@ -215,8 +215,20 @@ export class JobsService implements OnModuleDestroy {
   }
 
   private loadData(spec: JobSpec): Promise<Dataset> {
-    const opts = { dataset: spec.dataset, limitTrain: spec.limitTrain, limitTest: spec.limitTest, seed: spec.seed, dataDir: this.config.datasetDir };
-    return getDataset(opts, (m) => this.config.log(m));
+    // A coordinator has a log, not a terminal: downloads report every quarter.
+    const reported = new Map<string, number>();
+    return loadDataset(spec.dataset, {
+      dataDir: this.config.datasetDir,
+      limitTrain: spec.limitTrain,
+      limitTest: spec.limitTest,
+      seed: spec.seed,
+      onProgress: ({ file, received, total }) => {
+        const quarter = total ? Math.floor((4 * received) / total) : 0;
+        if ((reported.get(file) ?? -1) >= quarter) return;
+        reported.set(file, quarter);
+        this.config.log(`downloading ${file}: ${total ? `${quarter * 25}%` : `${received} bytes`}`);
+      },
+    });
   }
 
   private dashState(): DashState {

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Dataset, PreprocessSpec } from '../../client/data/dataset.js';
-import type { ModelConfig } from '../../client/model/config.js';
-import { boundaryBytesPerSample, moduleCosts, type ModuleCost } from '../../client/model/cost.js';
-import { GllNetwork } from '../../client/model/network.js';
-import { modelConfigForJob } from '../../client/device/model-config.js';
+import type { Dataset, PreprocessSpec } from '../../engine/data/dataset.js';
+import type { ModelConfig } from '../../engine/model/config.js';
+import { boundaryBytesPerSample, moduleCosts, type ModuleCost } from '../../engine/model/cost.js';
+import { GllNetwork } from '../../engine/model/network.js';
+import { modelConfigForJob } from '../../engine/model/job-config.js';
 import type { JobSpec, TensorDtype } from '../../protocol/index.js';
 import type { PlannerModel } from '../planner/planner.js';
 

@@ -1,4 +1,4 @@
-import type { Dataset } from '../../client/data/dataset.js';
+import type { Dataset } from '../../engine/data/dataset.js';
 import {
   EVENTS,
   ProtocolError,

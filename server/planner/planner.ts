@@ -1,4 +1,4 @@
-import type { ModuleCost } from '../../client/model/cost.js';
+import type { ModuleCost } from '../../engine/model/cost.js';
 
 /** What the planner knows of a device. */
 export interface PlannerDevice {
@@ -12,7 +12,7 @@ export interface PlannerDevice {
   rttMs: number;
 }
 
-/** The model as the planner sees it (client/model/cost.ts). */
+/** The model as the planner sees it (engine/model/cost.ts). */
 export interface PlannerModel {
   modules: ModuleCost[];
   /** Bytes per sample stage 0 receives (raw uint8 image + label). */

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { JobSpec } from '../../protocol/index.js';
-import type { ModelConfig } from '../../client/model/config.js';
+import type { ModelConfig } from '../../engine/model/config.js';
 
 export type JobStatus = 'waiting' | 'running' | 'paused' | 'done' | 'failed' | 'stopped';
 export const FINISHED_STATUSES: readonly JobStatus[] = ['done', 'failed', 'stopped'];

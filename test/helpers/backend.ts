@@ -1,4 +1,4 @@
-import { selectBackend } from '../../client/backend/select-backend.js';
+import { selectBackend } from '../../engine/backend/select-backend.js';
 
 /** Tests train on wasm, the backend every CI and user machine has, with contsup's conv gradient kernels. */
 export async function useTestBackend(): Promise<void> {

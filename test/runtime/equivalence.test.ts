@@ -1,10 +1,10 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceRuntime } from '../../client/device/device-runtime.js';
-import type { DeviceProblem } from '../../client/device/device-types.js';
-import { GllNetwork } from '../../client/model/network.js';
-import { getDataset, modelConfigFor, type TrainCommandOptions } from '../../client/node/train-command.js';
-import { loadModel } from '../../client/train/checkpoint.js';
-import { InProcessTrainer } from '../../client/train/gll-trainer.js';
+import { DeviceRuntime } from '../../client/device-runtime.js';
+import type { DeviceProblem } from '../../client/device-types.js';
+import { GllNetwork } from '../../engine/model/network.js';
+import { getDataset, modelConfigFor, type TrainCommandOptions } from '../../cli/train-command.js';
+import { loadModel } from '../../engine/train/checkpoint.js';
+import { InProcessTrainer } from '../../engine/train/gll-trainer.js';
 import { useTestBackend } from '../helpers/backend.js';
 import { api, cleanups, runCleanups, startTestCoordinator, waitForStatus } from '../server/helpers.js';
 import { waitForIdle, type JobDetailJson } from './processes.js';

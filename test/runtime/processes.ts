@@ -14,7 +14,7 @@ import { api, cleanups, waitFor, type JobJson } from '../server/helpers.js';
  * test) and, should the test process die first, SIGKILLed on exit.
  */
 
-export const CLI = fileURLToPath(new URL('../../dist/client/node/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/cli/cli.js', import.meta.url));
 
 const LOCK = join(tmpdir(), 'contsup-runtime-tests.lock');
 const live = new Set<ChildProcess>();
@@ -84,7 +84,7 @@ export interface Child {
 
 const KEEP_OUTPUT = 64 * 1024;
 
-/** Spawns `node dist/client/node/cli.js ...args`; stopped after the test. */
+/** Spawns `node dist/cli/cli.js ...args`; stopped after the test. */
 export function spawnCli(name: string, args: string[]): Child {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` before these tests`);
   const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });

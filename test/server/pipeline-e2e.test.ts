@@ -1,9 +1,9 @@
 import { Unpackr } from 'msgpackr';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { GllNetwork } from '../../client/model/network.js';
-import { getDataset, modelConfigFor, type TrainCommandOptions } from '../../client/node/train-command.js';
-import { loadModel, saveModel } from '../../client/train/checkpoint.js';
-import { InProcessTrainer } from '../../client/train/gll-trainer.js';
+import { GllNetwork } from '../../engine/model/network.js';
+import { getDataset, modelConfigFor, type TrainCommandOptions } from '../../cli/train-command.js';
+import { loadModel, saveModel } from '../../engine/train/checkpoint.js';
+import { InProcessTrainer } from '../../engine/train/gll-trainer.js';
 import { useTestBackend } from '../helpers/backend.js';
 import { api, getJob, runCleanups, startTestCoordinator, waitForStatus } from './helpers.js';
 import { stageRunnerDevice } from './stage-runner-device.js';

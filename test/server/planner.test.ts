@@ -1,9 +1,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL_CONFIG } from '../../client/model/config.js';
-import { boundaryBytesPerSample, moduleCosts, type ModuleCost } from '../../client/model/cost.js';
-import { GllNetwork } from '../../client/model/network.js';
+import { DEFAULT_MODEL_CONFIG } from '../../engine/model/config.js';
+import { boundaryBytesPerSample, moduleCosts, type ModuleCost } from '../../engine/model/cost.js';
+import { GllNetwork } from '../../engine/model/network.js';
 import { planStages, type PlannerDevice, type PlannerModel } from '../../server/planner/planner.js';
 
 const GiB = 2 ** 30;

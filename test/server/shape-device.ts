@@ -1,6 +1,6 @@
-import { modelConfigForJob } from '../../client/device/model-config.js';
-import type { ModelConfig } from '../../client/model/config.js';
-import { GllNetwork } from '../../client/model/network.js';
+import { modelConfigForJob } from '../../engine/model/job-config.js';
+import type { ModelConfig } from '../../engine/model/config.js';
+import { GllNetwork } from '../../engine/model/network.js';
 import {
   EVENTS,
   encodeFrame,

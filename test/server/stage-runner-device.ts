@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { augmentImages, normalizeImages, toUnitImages } from '../../client/data/preprocess.js';
-import { GllNetwork } from '../../client/model/network.js';
-import { prepareBatch } from '../../client/train/batches.js';
-import { loadStage, saveStage } from '../../client/train/checkpoint.js';
-import { StageRunner, disposeStageTensors, type StageTensors } from '../../client/train/stage-runner.js';
+import { augmentImages, normalizeImages, toUnitImages } from '../../engine/data/preprocess.js';
+import { GllNetwork } from '../../engine/model/network.js';
+import { prepareBatch } from '../../engine/train/batches.js';
+import { loadStage, saveStage } from '../../engine/train/checkpoint.js';
+import { StageRunner, disposeStageTensors, type StageTensors } from '../../engine/train/stage-runner.js';
 import { EVENTS, decodeFrame, encodeFrame, validateFromServer, type StageAssign, type StageInput, type StageOutput } from '../../protocol/index.js';
 import { joinDevice, type JoinOptions, type JoinedDevice } from './helpers.js';
 import { modelConfigOf } from './shape-device.js';

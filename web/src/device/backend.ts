@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { registerFastConvGradients } from '../../../client/backend/fast-conv-grads.js';
-import { ensureGradients } from '../../../client/backend/gradients.js';
+import { registerFastConvGradients } from '../../../engine/backend/fast-conv-grads.js';
+import { ensureGradients } from '../../../engine/backend/gradients.js';
 // Vite copies each binary into the build (hashed) and gives its URL: the
 // coordinator serves them, no CDN.
 import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';

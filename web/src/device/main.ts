@@ -1,7 +1,7 @@
 import '../common/style.css';
 import * as tf from '@tensorflow/tfjs-core';
-import { DeviceRuntime } from '../../../client/device/device-runtime.js';
-import type { DeviceLogLevel, DeviceMetrics, DeviceStageInfo, DeviceStatus } from '../../../client/device/device-types.js';
+import { DeviceRuntime } from '../../../client/device-runtime.js';
+import type { DeviceLogLevel, DeviceMetrics, DeviceStageInfo, DeviceStatus } from '../../../client/device-types.js';
 import { byId, fill, h } from '../common/dom.js';
 import { bytes, clock, num } from '../common/format.js';
 import { BROWSER_BACKENDS, selectBrowserBackend, type BackendChoice, type BrowserBackendName } from './backend.js';

@@ -26,7 +26,7 @@ async function matMulRate(n: number, reps: number): Promise<number> {
 
 /**
  * What `device:join.speedGflops` reports for this tab (the planner weighs
- * stages by it): the browser twin of client/device/speed.ts, 256^3 first,
+ * stages by it): the browser twin of engine/backend/speed.ts, 256^3 first,
  * 512^3 when the backend is fast enough for timer resolution to matter.
  */
 export async function measureBrowserSpeed(): Promise<number> {

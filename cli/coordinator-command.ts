@@ -1,0 +1,73 @@
+import { networkInterfaces } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError, type Command } from 'commander';
+import { startCoordinator, type CoordinatorHandle } from '../server/main.js';
+
+interface CoordinatorCommandOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  joinToken?: string;
+  adminToken?: string;
+  maxMessageMib: number;
+  datasetDir?: string;
+}
+
+function int(name: string, min: number, max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ${min}..${max}, got "${v}"`);
+    return n;
+  };
+}
+
+/** Addresses other machines can reach this one at, for the printed device command. */
+function lanAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
+    .map((a) => a!.address);
+}
+
+function printBanner(c: CoordinatorHandle, host: string): void {
+  const urls = host === '0.0.0.0' ? [c.url, ...lanAddresses().map((a) => `http://${a}:${c.port}`)] : [c.url];
+  const out = (s: string): void => void process.stdout.write(`${s}\n`);
+  out(`contsup coordinator on ${urls.join('  ')}`);
+  out(`join token:  ${c.joinToken}`);
+  out(`admin token: ${c.adminToken}`);
+  out(`devices:     contsup device --url ${urls[urls.length - 1]} --token ${c.joinToken}`);
+  out(`new job:     curl -X POST ${c.url}/api/jobs -H 'Authorization: Bearer ${c.adminToken}' -H 'Content-Type: application/json' -d '{"model":"resnet20","modules":4}'`);
+}
+
+/** Registers `contsup coordinator`: starts the coordinator and prints its URL and tokens. */
+export function coordinatorCommand(program: Command): Command {
+  return program
+    .command('coordinator')
+    .description('run the coordinator: REST API, device and dashboard Socket.IO, SQLite history')
+    .option('--port <n>', 'TCP port (0 picks a free one)', int('--port', 0, 65535), 3000)
+    .option('--host <addr>', 'interface to listen on', '0.0.0.0')
+    .option('--data-dir <dir>', 'database and checkpoints', '.contsup')
+    .option('--join-token <t>', 'token devices join with (default: random)')
+    .option('--admin-token <t>', 'bearer token for REST mutations (default: random)')
+    .option('--max-message-mib <n>', 'largest message a device may send, MiB', int('--max-message-mib', 1, 4096), 64)
+    .option('--dataset-dir <dir>', 'where data sets are searched and downloaded (default ~/.cache/contsup/datasets)')
+    .action(async (opts: CoordinatorCommandOptions) => {
+      // The coordinator only reads network shapes; tfjs's advice to install a faster backend is noise here.
+      tf.enableProdMode();
+      const c = await startCoordinator({
+        port: opts.port,
+        host: opts.host,
+        dataDir: opts.dataDir,
+        joinToken: opts.joinToken,
+        adminToken: opts.adminToken,
+        maxMessageBytes: opts.maxMessageMib * 1024 * 1024,
+        datasetDir: opts.datasetDir,
+      });
+      printBanner(c, opts.host);
+      const stop = (): void => {
+        void c.close().finally(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

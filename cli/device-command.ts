@@ -1,0 +1,118 @@
+import { hostname, totalmem, platform, arch } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { describeBackend, selectBackend, type NodeBackendName } from '../engine/backend/select-backend.js';
+import { DeviceRuntime } from '../client/device-runtime.js';
+import type { DeviceLogLevel, DeviceMetrics, DeviceStatus } from '../client/device-types.js';
+
+export interface DeviceCommandOptions {
+  url: string;
+  token: string;
+  name?: string;
+  backend?: NodeBackendName;
+  memoryMb?: number;
+}
+
+function positiveInt(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${v}"`);
+    return n;
+  };
+}
+
+function url(v: string): string {
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new InvalidArgumentError(`--url must be an http(s) URL such as http://127.0.0.1:3000, got "${v}"`);
+  }
+  return v;
+}
+
+function stamp(): string {
+  return new Date().toISOString().slice(11, 19);
+}
+
+function printMetrics(m: DeviceMetrics): string {
+  if (m.kind === 'train') {
+    const { metrics } = m;
+    const losses = metrics.modules.map((s) => `m${s.module} ${s.loss.toFixed(3)}`).join(' ');
+    return `epoch ${metrics.epoch} step ${metrics.step}: loss ${losses} | ${metrics.samplesPerSec.toFixed(1)} samples/s`;
+  }
+  const acc = m.eval.modules.map((s) => `m${s.module} ${s.correct === null ? '-' : `${s.correct}/${s.count}`}`).join(' ');
+  return `epoch ${m.eval.epoch} eval batch ${m.eval.batchId}: correct ${acc}`;
+}
+
+/**
+ * `contsup device`: joins a coordinator and runs whatever stage it assigns
+ * until SIGINT/SIGTERM. Resolves after a clean shutdown.
+ */
+export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal): Promise<void> {
+  const write = (level: DeviceLogLevel, msg: string): void => void process.stderr.write(`${stamp()} ${level === 'info' ? '' : `${level}: `}${msg}\n`);
+  const backend = await selectBackend(opts.backend, (msg) => write('info', msg));
+  const detail = describeBackend();
+  write('info', `backend: ${detail}`);
+
+  let finish: (err?: Error) => void = () => {};
+  const finished = new Promise<void>((resolve, reject) => {
+    finish = (err) => (err ? reject(err) : resolve());
+  });
+  const runtime = new DeviceRuntime({
+    url: opts.url,
+    token: opts.token,
+    name: (opts.name ?? `${hostname()}-${process.pid}`).slice(0, 128),
+    kind: 'node',
+    backend,
+    memoryBytes: opts.memoryMb !== undefined ? opts.memoryMb * 2 ** 20 : totalmem(),
+    userAgent: `contsup device; node ${process.version}; ${platform()} ${arch()}; ${detail}`,
+    log: write,
+    onStatus: (s: DeviceStatus) => {
+      write('info', `status: ${s.state}${s.detail ? ` (${s.detail})` : ''}`);
+      // A refused join (bad token, protocol version) never succeeds on retry: end instead of idling.
+      if (s.state === 'rejected') finish(new Error(`the coordinator refused this device: ${s.detail ?? 'no reason given'}`));
+    },
+    onMetrics: (m) => write('info', printMetrics(m)),
+  });
+
+  let stopping = false;
+  const shutdown = (why: string): void => {
+    if (stopping) {
+      // A second Ctrl-C means "now": do not wait for a long step to finish.
+      write('warn', `${why} again: exiting without waiting`);
+      process.exit(130);
+    }
+    stopping = true;
+    write('info', `${why}: leaving the coordinator`);
+    finish();
+  };
+  const onSigint = (): void => shutdown('SIGINT');
+  const onSigterm = (): void => shutdown('SIGTERM');
+  const onAbort = (): void => shutdown('aborted');
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await runtime.start();
+    await finished;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+    signal?.removeEventListener('abort', onAbort);
+    await runtime.stop();
+  }
+}
+
+export function deviceCommand(program: Command): void {
+  program
+    .command('device')
+    .description('join a coordinator as a compute device and run the stages it assigns (until Ctrl-C)')
+    .option('--url <url>', 'coordinator URL', url, 'http://127.0.0.1:3000')
+    .option('--token <secret>', 'join token the coordinator was started with (default $CONTSUP_TOKEN, else none)', process.env.CONTSUP_TOKEN ?? '')
+    .option('--name <name>', 'device name shown on the dashboard (default <hostname>-<pid>)')
+    .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .option('--memory-mb <n>', 'memory this device may use for training, MiB (default: all of the machine)', positiveInt('--memory-mb'))
+    .action(async (opts: DeviceCommandOptions) => {
+      await runDevice(opts);
+    });
+}

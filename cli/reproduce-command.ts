@@ -1,0 +1,143 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Option, type Command } from 'commander';
+import { selectBackend, type NodeBackendName } from '../engine/backend/select-backend.js';
+import { DATASET_NAMES, type DatasetName } from '../engine/data/dataset.js';
+import { GllNetwork } from '../engine/model/network.js';
+import { InProcessTrainer } from '../engine/train/gll-trainer.js';
+import { lineChartSvg } from './svg-chart.js';
+import { getDataset, modelConfigFor, type TrainCommandOptions } from './train-command.js';
+
+/** The paper's table: E2E, then R0/E/R1/R1E at K = 2, 4, 8, 16 (17 runs). */
+export const REPRODUCTION_RUNS: Array<{ modules: number; context: string }> = [
+  { modules: 1, context: 'R0' },
+  ...[2, 4, 8, 16].flatMap((modules) => ['R0', 'E', 'R1', 'R1E'].map((context) => ({ modules, context }))),
+];
+
+interface Budget {
+  dataset: DatasetName;
+  model: 'resnet32';
+  limitTrain: number;
+  limitTest: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+}
+
+interface RunResult {
+  modules: number;
+  context: string;
+  testError: number;
+  moduleErrors: Array<number | null>;
+  samplesPerSec: number;
+  seconds: number;
+}
+
+interface Reproduction {
+  budget: Budget;
+  backend: string;
+  runs: RunResult[];
+}
+
+function label(r: { modules: number; context: string }): string {
+  return r.modules === 1 ? 'E2E' : r.context;
+}
+
+export function markdownTable(rep: Reproduction): string {
+  const ks = [2, 4, 8, 16];
+  const e2e = rep.runs.find((r) => r.modules === 1);
+  const lines = [
+    `| mode | ${ks.map((k) => `K = ${k}`).join(' | ')} |`,
+    `|---|${ks.map(() => '---').join('|')}|`,
+  ];
+  if (e2e) lines.push(`| E2E (K = 1) | ${ks.map(() => e2e.testError.toFixed(2)).join(' | ')} |`);
+  for (const ctx of ['R0', 'E', 'R1', 'R1E']) {
+    const cells = ks.map((k) => rep.runs.find((r) => r.modules === k && r.context === ctx)?.testError.toFixed(2) ?? '-');
+    lines.push(`| ${ctx} | ${cells.join(' | ')} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function chart(rep: Reproduction): string {
+  const e2e = rep.runs.find((r) => r.modules === 1);
+  const series = ['R0', 'E', 'R1', 'R1E'].map((ctx) => ({
+    name: ctx,
+    points: rep.runs.filter((r) => r.context === ctx && r.modules > 1).map((r) => [r.modules, r.testError] as [number, number]),
+  }));
+  if (e2e) series.unshift({ name: 'E2E (K = 1)', points: [1, 2, 4, 8, 16].map((k) => [k, e2e.testError] as [number, number]) });
+  const b = rep.budget;
+  return lineChartSvg({
+    title: `ResNet-32 on ${b.dataset}: ${b.limitTrain} train images, ${b.epochs} epoch(s), batch ${b.batchSize}`,
+    xLabel: 'modules K',
+    yLabel: 'test error (%)',
+    xTicks: [1, 2, 4, 8, 16],
+    series: series.filter((s) => s.points.length > 0),
+  });
+}
+
+function writeAtomic(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+/**
+ * Trains every run of the table under one budget and writes
+ * reproduction.json, reproduction.md and reproduction.svg into `out`. Results
+ * are saved after each run, and runs already in the file with the same budget
+ * are skipped, so an interrupted reproduction resumes where it stopped.
+ */
+export async function runReproduce(opts: Budget & { out: string; dataDir?: string; backend?: NodeBackendName }): Promise<Reproduction> {
+  const log = (m: string): void => void process.stderr.write(`${m}\n`);
+  const backend = await selectBackend(opts.backend, log);
+  const budget: Budget = { dataset: opts.dataset, model: 'resnet32', limitTrain: opts.limitTrain, limitTest: opts.limitTest, epochs: opts.epochs, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed };
+  mkdirSync(opts.out, { recursive: true });
+  const jsonPath = join(opts.out, 'reproduction.json');
+  let rep: Reproduction = { budget, backend, runs: [] };
+  if (existsSync(jsonPath)) {
+    const old = JSON.parse(readFileSync(jsonPath, 'utf8')) as Reproduction;
+    if (JSON.stringify(old.budget) === JSON.stringify(budget)) rep = old;
+    else log(`${jsonPath} was made with another budget: starting over`);
+  }
+  const data = await getDataset({ dataset: opts.dataset, dataDir: opts.dataDir, limitTrain: opts.limitTrain, limitTest: opts.limitTest, seed: opts.seed }, log);
+  for (const [i, run] of REPRODUCTION_RUNS.entries()) {
+    if (rep.runs.some((r) => r.modules === run.modules && r.context === run.context)) continue;
+    const trainOpts = { ...budget, ...run, loss: 'ce', head: '1c2f', decoder: false, partition: 'equal', json: false } as TrainCommandOptions;
+    const net = new GllNetwork(modelConfigFor(trainOpts, data));
+    const trainer = new InProcessTrainer(net, { epochs: budget.epochs, batchSize: budget.batchSize, lr: budget.lr, seed: budget.seed });
+    const start = performance.now();
+    log(`[${i + 1}/${REPRODUCTION_RUNS.length}] ${label(run)} K=${run.modules} ...`);
+    const reports = await trainer.fit(data);
+    const last = reports[reports.length - 1];
+    rep.runs.push({ ...run, testError: last.testError, moduleErrors: last.moduleErrors, samplesPerSec: last.samplesPerSec, seconds: (performance.now() - start) / 1000 });
+    log(`[${i + 1}/${REPRODUCTION_RUNS.length}] ${label(run)} K=${run.modules}: test error ${last.testError.toFixed(2)}%`);
+    trainer.dispose();
+    net.dispose();
+    tf.disposeVariables();
+    writeAtomic(jsonPath, `${JSON.stringify(rep, null, 2)}\n`);
+    writeAtomic(join(opts.out, 'reproduction.md'), markdownTable(rep));
+    writeAtomic(join(opts.out, 'reproduction.svg'), chart(rep));
+  }
+  return rep;
+}
+
+export function reproduceCommand(program: Command, parsers: { int: (name: string, min: number) => (v: string) => number; positive: (name: string) => (v: string) => number }): void {
+  program
+    .command('reproduce')
+    .description("train the paper's table (E2E; R0, E, R1, R1E at K = 2, 4, 8, 16) under one budget; writes JSON, markdown and an SVG chart")
+    .addOption(new Option('--dataset <name>', 'data set').choices([...DATASET_NAMES]).default('fashion-mnist'))
+    .option('--data-dir <dir>', 'where data sets are searched and downloaded')
+    .option('--limit-train <n>', 'training images per run', parsers.int('--limit-train', 2), 4000)
+    .option('--limit-test <n>', 'test images per run', parsers.int('--limit-test', 1), 1000)
+    .option('--epochs <n>', 'epochs per run', parsers.int('--epochs', 1), 1)
+    .option('--batch-size <n>', 'batch size', parsers.int('--batch-size', 2), 32)
+    .option('--lr <x>', 'initial learning rate', parsers.positive('--lr'), 0.1)
+    .option('--seed <n>', 'seed (the same for every run)', parsers.int('--seed', 0), 1)
+    .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .option('--out <dir>', 'output folder', 'bench/results')
+    .action(async (o: Budget & { out: string; dataDir?: string; backend?: NodeBackendName }) => {
+      const rep = await runReproduce({ ...o, model: 'resnet32' });
+      process.stdout.write(markdownTable(rep));
+    });
+}

@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError, type Command } from 'commander';
+import { startCoordinator } from '../server/main.js';
+import type { DatasetName } from '../engine/data/dataset.js';
+import { DatasetUnavailableError, loadDataset } from '../engine/data/load-dataset.js';
+
+interface StartOptions {
+  port: number;
+  devices: number;
+  dataDir: string;
+  datasetDir?: string;
+  epochs: number;
+}
+
+/**
+ * The data set of the default job: CIFAR-10 when its files are already here,
+ * else Fashion-MNIST when present, else the synthetic set (nothing is downloaded).
+ */
+export async function defaultJobDataset(datasetDir: string | undefined, warn: (m: string) => void): Promise<DatasetName> {
+  for (const name of ['cifar10', 'fashion-mnist'] as const) {
+    try {
+      await loadDataset(name, { dataDir: datasetDir, download: false, limitTrain: 2, limitTest: 1 });
+      return name;
+    } catch (err: unknown) {
+      if (!(err instanceof DatasetUnavailableError)) throw err;
+    }
+  }
+  warn('WARNING: neither CIFAR-10 nor Fashion-MNIST is on this machine: the default job trains on the SYNTHETIC set. Put the CIFAR-10 binary files in ~/.cache/contsup/datasets/cifar10/ (or install the Debian package dataset-fashion-mnist) for real data.');
+  return 'synthetic';
+}
+
+function prefixLines(child: ChildProcess, name: string): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = '';
+    stream?.on('data', (chunk: Buffer) => {
+      const lines = (rest + chunk.toString()).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) process.stderr.write(`[${name}] ${line}\n`);
+    });
+  }
+}
+
+/** `contsup start` (npm start): coordinator + local Node devices + the default job. */
+export function startCommand(program: Command): void {
+  const int = (name: string, min: number) => (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${v}"`);
+    return n;
+  };
+  program
+    .command('start')
+    .description('run the coordinator, start local Node devices and submit the default job (ResNet-32, K = 4, context E)')
+    .option('--port <n>', 'TCP port', int('--port', 0), 3000)
+    .option('--devices <n>', 'local Node devices to start', int('--devices', 1), 2)
+    .option('--data-dir <dir>', 'coordinator database and checkpoints', '.contsup')
+    .option('--dataset-dir <dir>', 'where data sets are searched (default ~/.cache/contsup/datasets)')
+    .option('--epochs <n>', 'epochs of the default job', int('--epochs', 1), 5)
+    .action(async (opts: StartOptions) => {
+      tf.enableProdMode();
+      const say = (m: string): void => void process.stdout.write(`${m}\n`);
+      const dataset = await defaultJobDataset(opts.datasetDir, (m) => process.stderr.write(`${m}\n`));
+      const c = await startCoordinator({ port: opts.port, dataDir: opts.dataDir, datasetDir: opts.datasetDir });
+      const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+      const devices = Array.from({ length: opts.devices }, (_, i) => {
+        const child = spawn(process.execPath, [cli, 'device', '--url', c.url, '--token', c.joinToken, '--name', `local-${i + 1}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+        prefixLines(child, `local-${i + 1}`);
+        return child;
+      });
+      const spec = { model: 'resnet32', modules: 4, context: 'E', dataset, epochs: opts.epochs, batchSize: 32, lr: 0.1, minDevices: opts.devices, ...(dataset === 'synthetic' ? { limitTrain: 5000, limitTest: 1000 } : {}) };
+      const res = await fetch(`${c.url}/api/jobs`, { method: 'POST', headers: { authorization: `Bearer ${c.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+      const job = (await res.json()) as { id?: string; message?: unknown };
+      if (!res.ok || !job.id) throw new Error(`the default job was refused: ${JSON.stringify(job)}`);
+      say(`contsup coordinator on ${c.url}`);
+      say(`join token:  ${c.joinToken}   (more devices: npx contsup device --url ${c.url} --token ${c.joinToken})`);
+      say(`admin token: ${c.adminToken}`);
+      say(`default job: ${job.id} (${spec.model}, K = ${spec.modules}, ${spec.context}, ${dataset}) on ${opts.devices} local devices`);
+      say(`progress:    curl ${c.url}/api/jobs/${job.id}`);
+      const stop = (): void => {
+        for (const d of devices) d.kill('SIGTERM');
+        void c.close().finally(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

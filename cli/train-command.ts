@@ -1,0 +1,124 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Dataset, DatasetName } from '../engine/data/dataset.js';
+import { loadDataset } from '../engine/data/load-dataset.js';
+import { selectBackend, type NodeBackendName } from '../engine/backend/select-backend.js';
+import { DEFAULT_MODEL_CONFIG, type HeadName, type LossName, type ModelConfig } from '../engine/model/config.js';
+import { GllNetwork } from '../engine/model/network.js';
+import type { PartitionKind } from '../engine/model/partition.js';
+import type { ResNetName } from '../engine/model/resnet.js';
+import { InProcessTrainer, type EpochReport } from '../engine/train/gll-trainer.js';
+import { ProgressBar } from './progress.js';
+
+export interface TrainCommandOptions {
+  model: ResNetName;
+  modules: number;
+  context: string;
+  loss: LossName;
+  head: HeadName;
+  decoder: boolean;
+  partition: PartitionKind;
+  dataset: DatasetName;
+  dataDir?: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  limitTrain?: number;
+  limitTest?: number;
+  seed: number;
+  backend?: NodeBackendName;
+  json: boolean;
+}
+
+export async function getDataset(opts: Pick<TrainCommandOptions, 'dataset' | 'dataDir' | 'limitTrain' | 'limitTest' | 'seed'>, log: (msg: string) => void): Promise<Dataset> {
+  const bars = new Map<string, ProgressBar>();
+  return loadDataset(opts.dataset, {
+    dataDir: opts.dataDir,
+    limitTrain: opts.limitTrain,
+    limitTest: opts.limitTest,
+    seed: opts.seed,
+    onProgress: ({ file, received, total }) => {
+      let bar = bars.get(file);
+      if (!bar) {
+        log(`downloading ${file}`);
+        bar = new ProgressBar(file.split('/').pop() ?? file, total ?? 0, 'bytes');
+        bars.set(file, bar);
+      }
+      bar.update(received);
+      if (total !== undefined && received >= total) bar.finish();
+    },
+  });
+}
+
+export function modelConfigFor(opts: TrainCommandOptions, data: Dataset): ModelConfig {
+  return {
+    ...DEFAULT_MODEL_CONFIG,
+    model: opts.model,
+    modules: opts.modules,
+    context: opts.context,
+    loss: opts.loss,
+    head: opts.head,
+    decoder: opts.decoder,
+    partition: opts.partition,
+    inputSize: data.train.height,
+    inChannels: data.train.channels,
+    numClasses: data.numClasses,
+    seed: opts.seed,
+  };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** `contsup train`: the in-process reference trainer with progress bar or JSON lines. */
+export async function runTrain(opts: TrainCommandOptions): Promise<EpochReport[]> {
+  // With --json, stdout carries only JSON lines; human messages go to stderr.
+  const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
+  const emit = (obj: object): void => void process.stdout.write(`${JSON.stringify(obj)}\n`);
+  const backend = await selectBackend(opts.backend, log);
+  log(`backend: ${backend}`);
+  const data = await getDataset(opts, log);
+  const net = new GllNetwork(modelConfigFor(opts, data));
+  const counts = net.paramCounts();
+  const params: Record<string, number> = { backbone: counts.backbone, heads: counts.head, context: counts.context };
+  if (opts.decoder) params.decoder = counts.decoder;
+  const trainer = new InProcessTrainer(net, { epochs: opts.epochs, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed });
+  const summary = `${opts.model} K=${net.moduleCount} ${opts.context} ${opts.loss} ${opts.head}${opts.decoder ? ' +decoder' : ''} on ${data.name} (${data.train.count} train / ${data.test.count} test, ${data.train.height}x${data.train.width}x${data.train.channels})`;
+  if (opts.json) emit({ event: 'start', backend, model: opts.model, modules: net.moduleCount, context: opts.context, dataset: data.name, trainCount: data.train.count, testCount: data.test.count, params });
+  else log(`${summary}\nparams: ${JSON.stringify(params)}`);
+  try {
+    const reports = await trainer.fit(data, {
+      onStep: (() => {
+        let bar: ProgressBar | null = null;
+        return (r) => {
+          if (opts.json) return;
+          if (r.batchInEpoch === 0) bar = new ProgressBar(`epoch ${r.epoch}/${opts.epochs}`, data.train.count);
+          const last = r.metrics[r.metrics.length - 1];
+          bar!.update(r.samples, `loss ${last.loss.toFixed(3)} lr ${r.lr.toFixed(4)}`);
+          if (r.batchInEpoch === r.batchesPerEpoch - 1) bar!.finish(`loss ${last.loss.toFixed(3)}`);
+        };
+      })(),
+      onEpoch: (r) => {
+        const line = {
+          event: 'epoch',
+          epoch: r.epoch,
+          testError: round(r.testError, 2),
+          moduleErrors: r.moduleErrors.map((e) => (e === null ? null : round(e, 2))),
+          samplesPerSec: round(r.samplesPerSec, 1),
+          peakBytes: r.peakBytes,
+          backend,
+          params,
+          trainLoss: r.trainLoss.map((l) => round(l, 4)),
+        };
+        if (opts.json) emit(line);
+        else log(`epoch ${r.epoch}: test error ${line.testError}% | local heads ${line.moduleErrors.map((e) => (e === null ? '-' : `${e}%`)).join(' ')} | ${line.samplesPerSec} samples/s | peak MiB per module ${r.peakBytes.map((b) => (b / 2 ** 20).toFixed(1)).join(' ')}`);
+      },
+    });
+    return reports;
+  } finally {
+    trainer.dispose();
+    net.dispose();
+    tf.disposeVariables();
+  }
+}

@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { measureMatMulRate } from '../../../engine/backend/matmul-rate.js';
+import { hasFastConvGradients } from '../../../engine/backend/fast-conv-grads.js';
+import { hasCoreGradients } from '../../../engine/backend/gradients.js';
+import { describeBackend, selectBackend } from '../../../engine/backend/select-backend.js';
+
+function installed(pkg: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(pkg);
+    return true;
+  } catch (err: unknown) {
+    return false;
+  }
+}
+
+// On machines with tfjs-node the automatic choice is legitimately 'tensorflow'.
+const noNative = !installed('@tensorflow/tfjs-node') && !installed('@tensorflow/tfjs-node-gpu');
+
+describe('selectBackend', () => {
+  it.runIf(noNative)('falls back to wasm without tfjs-node, logging one line per skipped backend', async () => {
+    const lines: string[] = [];
+    expect(await selectBackend(undefined, (m) => lines.push(m))).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^backend tensorflow-gpu skipped: .*tfjs-node-gpu/);
+    expect(lines[1]).toMatch(/^backend tensorflow skipped: .*tfjs-node/);
+    expect(lines.every((l) => !l.includes('\n'))).toBe(true);
+  });
+
+  it('describes the wasm backend with its SIMD and thread count', async () => {
+    await selectBackend('wasm');
+    expect(describeBackend()).toMatch(/^wasm \((no )?SIMD, \d+ threads?\)$/);
+  });
+
+  it('leaves a wasm backend that can train: core gradients and fast conv gradients', async () => {
+    await selectBackend('wasm');
+    expect(hasCoreGradients()).toBe(true);
+    expect(hasFastConvGradients('wasm')).toBe(true);
+    const g = tf.tidy(() => {
+      const w = tf.ones([3, 3, 2, 4]);
+      return tf.grad((f: tf.Tensor) => tf.sum(tf.conv2d(tf.ones([1, 5, 5, 2]) as tf.Tensor4D, f as tf.Tensor4D, 2, 'same')))(w).dataSync();
+    });
+    // Center tap of a 'same' stride-2 conv on 5x5 sees all 9 output positions.
+    expect(g[(1 * 3 + 1) * 2 * 4]).toBe(9);
+  });
+
+  it('switches to cpu on request and registers its fast conv gradients', async () => {
+    expect(await selectBackend('cpu')).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    expect(hasFastConvGradients('cpu')).toBe(true);
+    expect(describeBackend()).toBe('cpu (pure JavaScript)');
+  });
+
+  it.runIf(noNative)('explains how to fix an explicitly requested tfjs-node', async () => {
+    const attempt = selectBackend('tensorflow');
+    await expect(attempt).rejects.toThrow(/backend 'tensorflow' is not available: @tensorflow\/tfjs-node is not installed/);
+    await expect(selectBackend('tensorflow')).rejects.toThrow(/npm install-scripts approve @tensorflow\/tfjs-node .*--backend wasm/);
+    await expect(selectBackend('tensorflow-gpu')).rejects.toThrow(/CUDA 11\.2/);
+  });
+});
+
+describe('measureMatMulRate', () => {
+  it('reports a positive GFLOP/s rate for the current backend', async () => {
+    await selectBackend('wasm');
+    const before = tf.memory().numTensors;
+    const rate = measureMatMulRate(128, 3);
+    expect(Number.isFinite(rate) && rate > 0).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
