@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countFlops } from '../../../bench/flops.js';
+import { countFlops } from '../../../engine/model/flops.js';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../../engine/model/config.js';
 import { boundaryBytesPerSample, moduleCosts } from '../../../engine/model/cost.js';
 import { GllNetwork, type ModuleInput } from '../../../engine/model/network.js';
