@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Dataset } from '../../engine/data/dataset.js';
 import { loadDataset } from '../../engine/data/load-dataset.js';
-import { combineStages } from '../../engine/train/checkpoint.js';
+import { combineStages } from '../../engine/train/checkpoint-format.js';
 import {
   EVENTS,
   ProtocolError,

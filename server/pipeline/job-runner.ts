@@ -1,4 +1,5 @@
 import type { Dataset } from '../../engine/data/dataset.js';
+import { stageMemoryBytes } from '../../engine/model/cost.js';
 import {
   EVENTS,
   ProtocolError,
@@ -103,7 +104,7 @@ export class JobRunner {
   async prepare(): Promise<void> {
     try {
       const data = await this.deps.loadData(this.spec);
-      const model = await buildJobModel(this.spec, data);
+      const model = buildJobModel(this.spec, data);
       const largest = largestInboundBytes(model, this.spec.batchSize);
       const limit = this.deps.config.maxMessageBytes;
       if (largest > limit) {
@@ -128,14 +129,7 @@ export class JobRunner {
 
   /** Bytes a device needs to hold modules first..last at this job's batch size. */
   stageMemoryBytes(first: number, last: number): number {
-    const costs = this.model!.costs;
-    let state = 0;
-    let act = 0;
-    for (let k = first; k <= last; k++) {
-      state += costs[k]!.stateBytes;
-      act = Math.max(act, costs[k]!.activationBytesPerSample);
-    }
-    return state + act * this.spec.batchSize;
+    return stageMemoryBytes(this.model!.costs, first, last, this.spec.batchSize);
   }
 
   /** Assigns every stage of `plan`; the job runs once all are ready. */
@@ -247,7 +241,7 @@ export class JobRunner {
     if (msg.epoch !== info.epoch || msg.step !== info.step) {
       throw new ProtocolError('bad-schema', `stage:output for batch ${msg.batchId}: epoch ${msg.epoch} / step ${msg.step} do not match the input's ${info.epoch} / ${info.step}; echo the input's header`);
     }
-    checkStageOutput(msg, st.expect, info.n, this.spec.wire);
+    checkStageOutput(msg, st.expect, info.n);
     st.answered(msg.batchId, Date.now());
     st.bytesOut += payloadByteSize(msg);
     if (info.phase === 'train') st.samples += info.n;
