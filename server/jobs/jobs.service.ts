@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Dataset } from '../../engine/data/dataset.js';
 import { loadDataset } from '../../engine/data/load-dataset.js';
-import { combineStages } from '../../engine/train/checkpoint.js';
+import { combineStages } from '../../engine/train/checkpoint-format.js';
 import { parseJobSpec, type JobDetail, type JobSpec, type JobSummary } from '../../protocol/index.js';
 import { ConflictError, NotFoundError } from '../common/errors.js';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config.js';

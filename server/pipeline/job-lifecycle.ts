@@ -63,7 +63,7 @@ export class JobLifecycle {
   async prepare(): Promise<void> {
     try {
       const data = await this.deps.loadData(this.spec);
-      const model = await buildJobModel(this.spec, data);
+      const model = buildJobModel(this.spec, data);
       const largest = largestInboundBytes(model, this.spec.batchSize);
       const limit = this.deps.config.maxMessageBytes;
       if (largest > limit) {

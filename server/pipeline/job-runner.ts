@@ -1,3 +1,4 @@
+import { stageMemoryBytes } from '../../engine/model/cost.js';
 import {
   EVENTS,
   payloadByteSize,
@@ -104,14 +105,7 @@ export class JobRunner {
 
   /** Bytes a device needs to hold modules first..last at this job's batch size. */
   stageMemoryBytes(first: number, last: number): number {
-    const costs = this.model!.costs;
-    let state = 0;
-    let act = 0;
-    for (let k = first; k <= last; k++) {
-      state += costs[k]!.stateBytes;
-      act = Math.max(act, costs[k]!.activationBytesPerSample);
-    }
-    return state + act * this.spec.batchSize;
+    return stageMemoryBytes(this.model!.costs, first, last, this.spec.batchSize);
   }
 
   start(plan: PlannedStage[]): void {
@@ -161,7 +155,7 @@ export class JobRunner {
     if (!info) return;
     checkPhase(info, msg.phase, EVENTS.stageOutput, msg.batchId);
     checkEcho(msg, info);
-    checkStageOutput(msg, st.expect, info.n, this.spec.wire);
+    checkStageOutput(msg, st.expect, info.n);
     st.answered(msg.batchId, Date.now());
     st.bytesOut += payloadByteSize(msg);
     if (info.phase === 'train') st.samples += info.n;
