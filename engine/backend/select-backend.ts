@@ -51,7 +51,7 @@ async function activateNative(name: 'tensorflow-gpu' | 'tensorflow'): Promise<st
     await import(specifier);
   } catch (err: unknown) {
     const missing = (err as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' && firstLine(err).includes(specifier);
-    throw new Error(missing ? `${specifier} is not installed` : `${specifier} failed to load (${firstLine(err)})`);
+    throw new Error(missing ? `${specifier} is not installed` : `${specifier} failed to load (${firstLine(err)})`, { cause: err });
   }
   await makeCurrent('tensorflow');
   return name === 'tensorflow-gpu' ? 'tensorflow (libtensorflow, GPU build)' : 'tensorflow (libtensorflow, CPU)';
@@ -101,7 +101,7 @@ export async function selectBackend(requested?: NodeBackendName, log: (msg: stri
       return name;
     } catch (err: unknown) {
       if (requested !== undefined) {
-        throw new Error(`backend '${name}' is not available: ${firstLine(err)}. To fix: ${HOW_TO_FIX[name]}.`);
+        throw new Error(`backend '${name}' is not available: ${firstLine(err)}. To fix: ${HOW_TO_FIX[name]}.`, { cause: err });
       }
       log(`backend ${name} skipped: ${firstLine(err)}`);
     }

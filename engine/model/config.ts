@@ -59,7 +59,7 @@ export function parseContext(mode: string): ContextMode {
 export function validateModelConfig(cfg: ModelConfig): void {
   if (!(cfg.model in BLOCKS_PER_STAGE)) throw new Error(`model "${cfg.model}" is not one of ${Object.keys(BLOCKS_PER_STAGE).join(', ')}`);
   if (!HEAD_NAMES.includes(cfg.head)) throw new Error(`head "${cfg.head}" is not one of ${HEAD_NAMES.join(', ')}`);
-  if (cfg.loss !== 'ce' && cfg.loss !== 'supcon') throw new Error(`loss "${cfg.loss}" is not one of ce, supcon`);
+  if (cfg.loss !== 'ce' && cfg.loss !== 'supcon') throw new Error(`loss "${String(cfg.loss)}" is not one of ce, supcon`);
   parseContext(cfg.context);
   if (!Number.isInteger(cfg.inputSize) || cfg.inputSize < 4) throw new Error(`input size must be an integer >= 4, got ${cfg.inputSize}`);
   if (!Number.isInteger(cfg.inChannels) || cfg.inChannels < 1) throw new Error(`input channels must be a positive integer, got ${cfg.inChannels}`);

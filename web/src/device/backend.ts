@@ -52,7 +52,7 @@ function firstLine(err: unknown): string {
 }
 
 async function makeCurrent(name: BrowserBackendName): Promise<void> {
-  let ok = false;
+  let ok: boolean;
   try {
     ok = await tf.setBackend(name);
   } catch (err: unknown) {
