@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const backend = await selectBackend(arg('backend', 'wasm') as NodeBackendName, (m) => console.error(m));
   const batchSize = Number(arg('batch', '128'));
   const steps = Number(arg('steps', '3'));
-  const matMulGflops = measureMatMulRate(1024, 5);
+  const matMulGflops = await measureMatMulRate(1024, 5);
   console.error(`backend ${backend}; matMul 1024x1024: ${matMulGflops.toFixed(1)} GFLOP/s`);
   const data = generateSynthetic({ seed: 1, trainCount: batchSize, testCount: 2 });
   const rows: Row[] = [];

@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { ModelName } from '../../protocol/names.js';
 import { BatchNorm, Conv, type Owner } from './layers.js';
 
-export type ResNetName = 'resnet20' | 'resnet32' | 'resnet44' | 'resnet56' | 'resnet110';
+/** The backbones are the protocol's model names. */
+export type ResNetName = ModelName;
 
-/** Blocks per stage: depth = 6n + 2. */
-export const BLOCKS_PER_STAGE: Record<ResNetName, number> = {
+/** Blocks per stage: depth = 6n + 2. Keyed by every model name: a name added in protocol/ fails the type check here. */
+export const BLOCKS_PER_STAGE: Record<ModelName, number> = {
   resnet20: 3,
   resnet32: 5,
   resnet44: 7,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { shuffledOrder, type PreprocessSpec } from '../data/dataset.js';
 import { normalizeImages, toUnitImages } from '../data/preprocess.js';
-import { hashSeed } from '../data/rng.js';
+import { hashSeed } from '../rng.js';
 import type { GllNetwork } from '../model/network.js';
 import type { StageTensors } from './stage-runner.js';
 
