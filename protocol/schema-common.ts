@@ -57,8 +57,5 @@ export function frameSchema(rule: FrameRule = {}): z.ZodType<TensorFrame> {
     });
 }
 
-/** Any well-formed tensor frame. */
-export const tensorFrameSchema = frameSchema();
-
 /** Float dtypes activations travel as (the job's `wire`). */
 export const FEATURE_DTYPES = WIRE_DTYPES satisfies readonly TensorDtype[];

@@ -164,6 +164,3 @@ export function stopButton(jobId: string, hooks: ControlsHooks): HTMLButtonEleme
   return b;
 }
 
-export function clearMessage(): void {
-  fill(message());
-}
