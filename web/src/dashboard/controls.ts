@@ -1,6 +1,6 @@
 import { JOB_SPEC_DEFAULTS, maxModulesFor, type JobSpec } from '../../../protocol/job-spec.js';
 import { CONTEXT_PATTERN, DATASET_NAMES, HEAD_NAMES, MODEL_NAMES, WIRE_DTYPES, type ModelName } from '../../../protocol/names.js';
-import { byId, fill, h } from '../common/dom.js';
+import { byId, h } from '../common/dom.js';
 import { adminToken, api, setAdminToken } from './api.js';
 
 type Field =

@@ -14,7 +14,7 @@ export interface PlanStage {
 function contextOf(mode: string): ContextMode {
   try {
     return parseContext(mode);
-  } catch (err: unknown) {
+  } catch {
     return { image: false, recent: 0 };
   }
 }
