@@ -1,4 +1,4 @@
-import type { JobSpec } from '../../protocol/job-spec.js';
+import type { WireDtype } from '../../protocol/names.js';
 import { BYTES_PER_ELEMENT, type TensorDtype } from '../../protocol/tensor-frame.js';
 import { BLOCKS_PER_STAGE, backboneUnits, type UnitSpec } from './backbone.js';
 import { parseContext, validateModelConfig, type ContextMode, type ModelConfig } from './config.js';
@@ -16,7 +16,7 @@ import { partitionUnits } from './partition.js';
 
 /** Per-example shape [H, W, C]. */
 export type Hwc = [number, number, number];
-export type WireDtype = JobSpec['wire'];
+export type { WireDtype };
 
 export interface ModuleShape {
   index: number;
