@@ -1,5 +1,5 @@
 import type { PartitionKind } from './partition.js';
-import { BLOCKS_PER_STAGE, type ResNetName } from './resnet.js';
+import { BLOCKS_PER_STAGE, type ResNetName } from './backbone.js';
 
 export type HeadName = '0c1f' | '0c2f' | '1c1f' | '1c2f' | '1c3f' | '2c2f';
 export const HEAD_NAMES: readonly HeadName[] = ['0c1f', '0c2f', '1c1f', '1c2f', '1c3f', '2c2f'];

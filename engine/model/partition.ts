@@ -1,4 +1,4 @@
-import type { ResNetName } from './resnet.js';
+import type { ResNetName } from './backbone.js';
 
 /** A cut [stage, block]: after block `block` (0-based) of stage `stage`; stage 0 is the stem. */
 export type Cut = readonly [number, number];
