@@ -14,7 +14,7 @@ import { DEFAULT_MODEL_CONFIG } from '../engine/model/config.js';
 import { GllNetwork, type ModuleInput } from '../engine/model/network.js';
 import { disposePrepared, prepareBatch } from '../engine/train/batches.js';
 import { StageRunner } from '../engine/train/stage-runner.js';
-import { countFlops } from './flops.js';
+import { countFlops } from '../engine/model/flops.js';
 import { measureMatMulRate } from '../engine/backend/matmul-rate.js';
 
 function arg(name: string, fallback: string): string {

@@ -2,11 +2,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DATASET_NAMES } from '../engine/data/dataset.js';
 import { HEAD_NAMES } from '../engine/model/config.js';
-import { BLOCKS_PER_STAGE } from '../engine/model/resnet.js';
+import { BLOCKS_PER_STAGE } from '../engine/model/backbone.js';
 import { coordinatorCommand } from './coordinator-command.js';
 import { reproduceCommand } from './reproduce-command.js';
 import { startCommand } from './start-command.js';
-import { runTrain, type TrainCommandOptions } from './train-command.js';
+import type { TrainCommandOptions } from './train-command.js';
 import { deviceCommand } from './device-command.js';
 
 function int(name: string, min: number): (v: string) => number {
@@ -52,6 +52,8 @@ program
   .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
   .option('--json', 'print one JSON object per line instead of a progress bar', false)
   .action(async (opts: TrainCommandOptions) => {
+    // Loaded on use, like every tfjs-backed command: `contsup coordinator` never loads tfjs.
+    const { runTrain } = await import('./train-command.js');
     await runTrain(opts);
   });
 

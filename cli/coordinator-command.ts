@@ -1,5 +1,4 @@
 import { networkInterfaces } from 'node:os';
-import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { startCoordinator, type CoordinatorHandle } from '../server/main.js';
 
@@ -52,8 +51,6 @@ export function coordinatorCommand(program: Command): Command {
     .option('--max-message-mib <n>', 'largest message a device may send, MiB', int('--max-message-mib', 1, 4096), 64)
     .option('--dataset-dir <dir>', 'where data sets are searched and downloaded (default ~/.cache/contsup/datasets)')
     .action(async (opts: CoordinatorCommandOptions) => {
-      // The coordinator only reads network shapes; tfjs's advice to install a faster backend is noise here.
-      tf.enableProdMode();
       const c = await startCoordinator({
         port: opts.port,
         host: opts.host,

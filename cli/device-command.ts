@@ -1,7 +1,6 @@
 import { hostname, totalmem, platform, arch } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { describeBackend, selectBackend, type NodeBackendName } from '../engine/backend/select-backend.js';
-import { DeviceRuntime } from '../client/device-runtime.js';
+import type { NodeBackendName } from '../engine/backend/select-backend.js';
 import type { DeviceLogLevel, DeviceMetrics, DeviceStatus } from '../client/device-types.js';
 
 export interface DeviceCommandOptions {
@@ -50,6 +49,9 @@ function printMetrics(m: DeviceMetrics): string {
  */
 export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal): Promise<void> {
   const write = (level: DeviceLogLevel, msg: string): void => void process.stderr.write(`${stamp()} ${level === 'info' ? '' : `${level}: `}${msg}\n`);
+  // tfjs is loaded on use: the CLI registers this command in every process, the coordinator's too.
+  const { describeBackend, selectBackend } = await import('../engine/backend/select-backend.js');
+  const { DeviceRuntime } = await import('../client/device-runtime.js');
   const backend = await selectBackend(opts.backend, (msg) => write('info', msg));
   const detail = describeBackend();
   write('info', `backend: ${detail}`);

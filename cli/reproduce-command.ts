@@ -1,13 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { selectBackend, type NodeBackendName } from '../engine/backend/select-backend.js';
+import type { NodeBackendName } from '../engine/backend/select-backend.js';
 import { DATASET_NAMES, type DatasetName } from '../engine/data/dataset.js';
-import { GllNetwork } from '../engine/model/network.js';
-import { InProcessTrainer } from '../engine/train/gll-trainer.js';
 import { lineChartSvg } from './svg-chart.js';
-import { getDataset, modelConfigFor, type TrainCommandOptions } from './train-command.js';
+import type { TrainCommandOptions } from './train-command.js';
 
 /** The paper's table: E2E, then R0/E/R1/R1E at K = 2, 4, 8, 16 (17 runs). */
 export const REPRODUCTION_RUNS: Array<{ modules: number; context: string }> = [
@@ -90,6 +87,12 @@ function writeAtomic(path: string, text: string): void {
  */
 export async function runReproduce(opts: Budget & { out: string; dataDir?: string; backend?: NodeBackendName }): Promise<Reproduction> {
   const log = (m: string): void => void process.stderr.write(`${m}\n`);
+  // tfjs is loaded on use: the CLI registers this command in every process, the coordinator's too.
+  const tf = await import('@tensorflow/tfjs-core');
+  const { selectBackend } = await import('../engine/backend/select-backend.js');
+  const { GllNetwork } = await import('../engine/model/network.js');
+  const { InProcessTrainer } = await import('../engine/train/gll-trainer.js');
+  const { getDataset, modelConfigFor } = await import('./train-command.js');
   const backend = await selectBackend(opts.backend, log);
   const budget: Budget = { dataset: opts.dataset, model: 'resnet32', limitTrain: opts.limitTrain, limitTest: opts.limitTest, epochs: opts.epochs, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed };
   mkdirSync(opts.out, { recursive: true });

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { startCoordinator } from '../server/main.js';
 import type { DatasetName } from '../engine/data/dataset.js';
@@ -58,7 +57,6 @@ export function startCommand(program: Command): void {
     .option('--dataset-dir <dir>', 'where data sets are searched (default ~/.cache/contsup/datasets)')
     .option('--epochs <n>', 'epochs of the default job', int('--epochs', 1), 5)
     .action(async (opts: StartOptions) => {
-      tf.enableProdMode();
       const say = (m: string): void => void process.stdout.write(`${m}\n`);
       const dataset = await defaultJobDataset(opts.datasetDir, (m) => process.stderr.write(`${m}\n`));
       const c = await startCoordinator({ port: opts.port, dataDir: opts.dataDir, datasetDir: opts.datasetDir });

@@ -5,7 +5,7 @@ import { selectBackend, type NodeBackendName } from '../engine/backend/select-ba
 import { DEFAULT_MODEL_CONFIG, type HeadName, type LossName, type ModelConfig } from '../engine/model/config.js';
 import { GllNetwork } from '../engine/model/network.js';
 import type { PartitionKind } from '../engine/model/partition.js';
-import type { ResNetName } from '../engine/model/resnet.js';
+import type { ResNetName } from '../engine/model/backbone.js';
 import { InProcessTrainer, type EpochReport } from '../engine/train/gll-trainer.js';
 import { ProgressBar } from './progress.js';
 

@@ -14,7 +14,7 @@ export type {
 } from './device-types.js';
 export { StageHost, type StageReplies } from './stage-host.js';
 export { modelConfigForJob, type StageDataInfo } from '../engine/model/job-config.js';
-export { stageLayout, type HistorySlot, type StageLayout, type WireDtype } from './stage-layout.js';
+export { stageLayout, type StageLayout } from './stage-layout.js';
 export { checkStageInput, decodeStageInput, disposeStageBatch, type StageBatch } from './stage-inputs.js';
 export { encodeStageOutput } from './stage-outputs.js';
 export { measureDeviceSpeed } from '../engine/backend/speed.js';

@@ -14,3 +14,4 @@ export * from './metrics-messages.js';
 export * from './control-messages.js';
 export * from './validate.js';
 export * from './dashboard-messages.js';
+export * from './rest-messages.js';

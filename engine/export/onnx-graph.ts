@@ -28,7 +28,7 @@ export class OnnxGraph {
   /** A float32 constant (weights, BN statistics, normalisation) stored as raw little-endian bytes. */
   initializer(name: string, dims: readonly number[], values: Float32Array): string {
     const count = dims.reduce((a, b) => a * b, 1);
-    if (values.length !== count) throw new Error(`ONNX initializer ${name}: ${values.length} values for shape [${dims}]`);
+    if (values.length !== count) throw new Error(`ONNX initializer ${name}: ${values.length} values for shape [${dims.join(',')}]`);
     this.claim(name);
     const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     this.initializers.push({ name, dims: [...dims], dataType: onnx.TensorProto.DataType.FLOAT, rawData: littleEndian(bytes) });

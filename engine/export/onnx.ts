@@ -1,13 +1,13 @@
 import { BLOCKS_PER_STAGE, backboneUnits, type UnitSpec } from '../model/backbone.js';
 import { parseContext, validateModelConfig, type ModelConfig } from '../model/config.js';
 import { partitionUnits } from '../model/partition.js';
-import { readModelFile, storedValues, type ModelFile } from '../train/model-file.js';
+import { decodeFile, type ModelFile, type StoredTensor } from '../train/checkpoint-format.js';
 import { ONNX_IR_VERSION, ONNX_OPSET, OnnxGraph } from './onnx-graph.js';
 
 /**
  * ONNX export of a trained network, for inference anywhere onnxruntime runs.
  *
- * Pure: it reads the model file's numbers (engine/train/model-file.ts) and
+ * Pure: it reads the model file's numbers (engine/train/checkpoint-format.ts) and
  * rebuilds the inference graph of engine/model/network.ts from the model
  * config, without tfjs. The graph:
  *   image [N, C, H, W] float32, RGB (or grey) pixel / 255 in [0, 1]
@@ -43,7 +43,7 @@ export const ONNX_PROBABILITIES = 'probabilities';
 
 /** Serialised ONNX ModelProto of the network a model file holds. */
 export function exportOnnx(modelFile: Uint8Array, options: OnnxExportOptions): Uint8Array {
-  const file = readModelFile(modelFile);
+  const file = decodeFile<ModelFile>(modelFile, 'contsup-model');
   const cfg = file.config;
   validateModelConfig(cfg);
   checkOptions(cfg, options);
@@ -214,6 +214,22 @@ class NetworkBuilder {
   private values(name: string, dims: number[]): Float32Array {
     return storedValues(this.file.params[name], name, dims);
   }
+}
+
+/**
+ * The float32 values of one stored tensor, checked against the shape the
+ * network has. Copies: msgpack may hand back bytes at an offset a
+ * Float32Array cannot view.
+ */
+function storedValues(s: StoredTensor | undefined, name: string, expect: readonly number[]): Float32Array {
+  if (!s) throw new Error(`model file has no tensor ${name}`);
+  const shapeOk = Array.isArray(s.shape) && s.shape.length === expect.length && s.shape.every((d, i) => d === expect[i]);
+  if (!shapeOk) throw new Error(`model file tensor ${name} has shape [${String(s.shape)}], the model config says [${expect.join(',')}]: the file is corrupt or for another configuration`);
+  const n = expect.reduce((a, b) => a * b, 1);
+  if (!(s.bytes instanceof Uint8Array) || s.bytes.byteLength !== n * 4) throw new Error(`model file tensor ${name} holds ${String(s.bytes?.byteLength)} bytes, expected ${n * 4} (float32 [${expect.join(',')}]): the file is truncated or corrupt`);
+  const values = new Float32Array(n);
+  new Uint8Array(values.buffer).set(s.bytes);
+  return values;
 }
 
 /** Row i averages input cells [floor(i*n/s), ceil((i+1)*n/s)), as torch's adaptive_avg_pool2d (and layers.ts). */

@@ -1,7 +1,4 @@
-/**
- * The backbone's shape, without tensors: which units a ResNet has and what
- * each one sees. Pure (no tfjs) so the ONNX export and the planner can read it.
- */
+/** The CIFAR ResNet backbone as numbers: depths, widths and unit shapes. No tfjs, so the coordinator can read it. */
 export type ResNetName = 'resnet20' | 'resnet32' | 'resnet44' | 'resnet56' | 'resnet110';
 
 /** Blocks per stage: depth = 6n + 2. */

@@ -2,8 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { UnitSpec } from './backbone.js';
 import { BatchNorm, Conv, type Owner } from './layers.js';
 
-export { BLOCKS_PER_STAGE, STAGE_WIDTHS, backboneUnits, convOutSize, type ResNetName, type UnitSpec } from './backbone.js';
-
 export interface Unit {
   spec: UnitSpec;
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D;

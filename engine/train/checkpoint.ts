@@ -1,25 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../model/config.js';
 import { GllNetwork } from '../model/network.js';
-import { decodeFile, packr, storedValues, type ModelFile, type StageCheckpoint, type StoredTensor } from './model-file.js';
+import { decodeFile, packr, type ModelFile, type StageCheckpoint, type StoredTensor } from './checkpoint-format.js';
 import type { StageRunner } from './stage-runner.js';
 
-/**
- * Checkpoint files (format in model-file.ts). A stage checkpoint holds its
- * modules' parameters, BN state and momentum buffers; a model file holds every
- * module's parameters and the model config, so `loadModel` can rebuild the
- * trained network anywhere.
- */
 function store(t: tf.Tensor): StoredTensor {
   const data = t.dataSync() as Float32Array;
   return { shape: [...t.shape], bytes: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) };
 }
 
 function restore(s: StoredTensor, name: string, expect: readonly number[]): tf.Tensor {
-  return tf.tensor(storedValues(s, name, expect), [...expect], 'float32');
+  const shapeOk = s.shape.length === expect.length && s.shape.every((d, i) => d === expect[i]);
+  if (!shapeOk) throw new Error(`checkpoint tensor ${name} has shape [${s.shape}], the model expects [${expect}]: it was saved for a different model configuration`);
+  const n = expect.reduce((a, b) => a * b, 1);
+  if (!(s.bytes instanceof Uint8Array) || s.bytes.byteLength !== n * 4) throw new Error(`checkpoint tensor ${name} holds ${s.bytes?.byteLength} bytes, expected ${n * 4} (float32 [${expect}]): the file is truncated or corrupt`);
+  // Copy: msgpack may hand back the bytes at an offset a Float32Array cannot view.
+  const values = new Float32Array(n);
+  new Uint8Array(values.buffer).set(s.bytes);
+  return tf.tensor(values, [...expect], 'float32');
 }
-
-export type { ModelFile, StageCheckpoint } from './model-file.js';
 
 /** Serialises a stage's modules: parameters, BN state and momentum buffers. */
 export function saveStage(runner: StageRunner, step: number): Uint8Array {
@@ -72,21 +70,6 @@ export function loadStage(runner: StageRunner, bytes: Uint8Array): number {
     }
   });
   return ckpt.step;
-}
-
-/** Builds one model file out of the stage checkpoints that together cover every module. */
-export function combineStages(config: ModelConfig, stages: Uint8Array[]): Uint8Array {
-  const params: Record<string, StoredTensor> = {};
-  const covered = new Set<number>();
-  for (const bytes of stages) {
-    const ckpt = decodeFile<StageCheckpoint>(bytes, 'contsup-stage');
-    for (let k = ckpt.firstModule; k <= ckpt.lastModule; k++) covered.add(k);
-    Object.assign(params, ckpt.params);
-  }
-  const missing = Array.from({ length: config.modules }, (_, k) => k).filter((k) => !covered.has(k));
-  if (missing.length) throw new Error(`no checkpoint covers module(s) ${missing.join(', ')}`);
-  const file: ModelFile = { format: 'contsup-model', version: 1, config, params };
-  return packr.pack(file);
 }
 
 /** Model file of a network trained in this process. */
