@@ -8,6 +8,7 @@ import { reproduceCommand } from './reproduce-command.js';
 import { startCommand } from './start-command.js';
 import type { TrainCommandOptions } from './train-command.js';
 import { deviceCommand } from './device-command.js';
+import { exportCommand } from './export-command.js';
 
 function int(name: string, min: number): (v: string) => number {
   return (v) => {
@@ -60,6 +61,7 @@ program
 coordinatorCommand(program);
 deviceCommand(program);
 startCommand(program);
+exportCommand(program);
 
 reproduceCommand(program, { int, positive });
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import type { Dataset } from '../../engine/data/dataset.js';
+import { preprocessFor, type Dataset } from '../../engine/data/dataset.js';
 import { loadDataset } from '../../engine/data/load-dataset.js';
+import { exportOnnx } from '../../engine/export/onnx.js';
 import { combineStages } from '../../engine/train/checkpoint-format.js';
 import { parseJobSpec, type JobDetail, type JobSpec, type JobSummary } from '../../protocol/index.js';
 import { ConflictError, NotFoundError } from '../common/errors.js';
@@ -87,6 +88,13 @@ export class JobsService implements OnModuleInit {
     if (!runner || FINISHED_STATUSES.includes(detail.status)) throw new ConflictError(`job ${id} is ${detail.status} already`);
     runner.stop('stopped by the user');
     return this.get(id);
+  }
+
+  /** The trained network as ONNX (engine/export/onnx.ts), its data set's normalisation inside the graph. */
+  async onnx(id: string): Promise<Uint8Array> {
+    const file = await this.model(id);
+    const { mean, std } = preprocessFor(this.metrics.getJob(id)!.spec.dataset);
+    return exportOnnx(file, { mean, std });
   }
 
   /** The trained model file (engine/train/checkpoint.ts format) from each stage's latest checkpoint. */
