@@ -94,7 +94,11 @@ export class JobsService implements OnModuleInit {
   async onnx(id: string): Promise<Uint8Array> {
     const file = await this.model(id);
     const { mean, std } = preprocessFor(this.metrics.getJob(id)!.spec.dataset);
-    return exportOnnx(file, { mean, std });
+    try {
+      return exportOnnx(file, { mean, std });
+    } catch (err: unknown) {
+      throw new ConflictError(`job ${id}: its model file does not export to ONNX: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** The trained model file (engine/train/checkpoint.ts format) from each stage's latest checkpoint. */
