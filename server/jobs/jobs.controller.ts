@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, StreamableFile, UseFilters, UseGuards } from '@nestjs/common';
-import type { JobDetail, JobSummary } from '../../protocol/index.js';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, StreamableFile, UseFilters, UseGuards } from '@nestjs/common';
+import type { JobDetail, JobSummary, TestImages } from '../../protocol/index.js';
 import { AdminGuard } from '../common/admin.guard.js';
 import { DomainErrorFilter } from '../common/domain-error.filter.js';
 import { JobsService } from './jobs.service.js';
@@ -37,6 +37,11 @@ export class JobsController {
   @Get('jobs/:id/model')
   async model(@Param('id') id: string): Promise<StreamableFile> {
     return download(`${id}.contsup-model`, await this.jobs.model(id));
+  }
+
+  @Get('jobs/:id/test-images')
+  testImages(@Param('id') id: string, @Query('count') count?: string): Promise<TestImages> {
+    return this.jobs.testImages(id, count);
   }
 
   @Get('jobs/:id/model.onnx')

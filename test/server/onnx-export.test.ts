@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runExport } from '../../cli/export-command.js';
 import { getDataset, type TrainCommandOptions } from '../../cli/train-command.js';
+import type { TestImages } from '../../protocol/rest-messages.js';
 import { errorPercent, toNchwUnit } from '../engine/export/onnx-reference.js';
 import { useTestBackend } from '../helpers/backend.js';
 import { api, cleanups, runCleanups, startTestCoordinator, waitForStatus } from './helpers.js';
@@ -12,6 +13,24 @@ import { stageRunnerDevice } from './stage-runner-device.js';
 
 beforeAll(useTestBackend);
 afterEach(runCleanups);
+
+describe('GET /api/jobs/:id/test-images', () => {
+  it("answers the first N test images of the job's data set as HWC bytes, and refuses a bad count", async () => {
+    const c = await startTestCoordinator();
+    const spec = { model: 'resnet20', modules: 2, dataset: 'synthetic', limitTrain: 32, limitTest: 8, seed: 2 } as const;
+    const id = ((await api(c, 'POST', '/api/jobs', { token: c.adminToken, body: spec })).body as { id: string }).id;
+    const res = await api(c, 'GET', `/api/jobs/${id}/test-images?count=3`);
+    expect(res.status).toBe(200);
+    const set = res.body as TestImages;
+    const opts: TrainCommandOptions = { ...spec, context: 'E', epochs: 1, batchSize: 16, lr: 0.1, head: '1c2f', loss: 'ce', decoder: false, partition: 'equal', json: false };
+    const { test } = await getDataset(opts, () => undefined);
+    expect([set.height, set.width, set.channels]).toEqual([32, 32, 3]);
+    expect(set.labels).toEqual(Array.from(test.labels.subarray(0, 3)));
+    expect(set.images.map((b) => Buffer.from(b, 'base64'))).toEqual([0, 1, 2].map((i) => Buffer.from(test.images.subarray(i * 3072, (i + 1) * 3072))));
+    expect((await api(c, 'GET', `/api/jobs/${id}/test-images?count=0`)).status).toBe(400);
+    expect((await api(c, 'GET', '/api/jobs/job-nope/test-images')).status).toBe(404);
+  });
+});
 
 describe('GET /api/jobs/:id/model.onnx and contsup export', () => {
   it('a job trained at K = 4 with E gives the same test error through onnxruntime as the job reported', async () => {
