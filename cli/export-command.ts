@@ -1,7 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { DATASET_NAMES, preprocessFor, type DatasetName } from '../engine/data/dataset.js';
+import { preprocessFor } from '../engine/data/dataset.js';
 import { exportOnnx } from '../engine/export/onnx.js';
+import { DATASET_NAMES, type DatasetName } from '../protocol/names.js';
 
 export interface ExportCommandOptions {
   job?: string;

@@ -4,6 +4,8 @@ export * from './float16.js';
 export * from './tensor-frame.js';
 export * from './parser.js';
 export * from './events.js';
+export * from './names.js';
+export * from './defaults.js';
 export * from './schema-common.js';
 export * from './schema-errors.js';
 export * from './job-spec.js';

@@ -1,7 +1,10 @@
 /** The CIFAR ResNet backbone as numbers: depths, widths and unit shapes. No tfjs, so the coordinator can read it. */
-export type ResNetName = 'resnet20' | 'resnet32' | 'resnet44' | 'resnet56' | 'resnet110';
+import type { ModelName } from '../../protocol/names.js';
 
-/** Blocks per stage: depth = 6n + 2. */
+/** The backbones are the protocol's model names. */
+export type ResNetName = ModelName;
+
+/** Blocks per stage: depth = 6n + 2. Keyed by every model name: a name added in protocol/ fails the type check here. */
 export const BLOCKS_PER_STAGE: Record<ResNetName, number> = {
   resnet20: 3,
   resnet32: 5,

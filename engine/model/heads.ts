@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { HeadName } from './config.js';
+import type { HeadName } from '../../protocol/names.js';
 import { BatchNorm, Conv, Linear, globalAvgPool, type Owner } from './layers.js';
 import { headWidth } from './shape-contract.js';
 

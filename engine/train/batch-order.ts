@@ -1,5 +1,5 @@
 import { shuffledOrder } from '../data/dataset.js';
-import { hashSeed } from '../data/rng.js';
+import { hashSeed } from '../rng.js';
 
 // Which samples make which batch, and their augmentation seeds: plain numbers,
 // no tfjs, so the coordinator's feeder draws exactly what the trainer draws.

@@ -40,7 +40,7 @@ export function decodeFile<T extends { format: string; version: number }>(bytes:
   try {
     obj = packr.unpack(bytes);
   } catch (err: unknown) {
-    throw new Error(`not a ${format} file: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`not a ${format} file: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const o = obj as Partial<T> | null;
   if (!o || typeof o !== 'object' || o.format !== format) throw new Error(`not a ${format} file (format field is ${JSON.stringify(o?.format)})`);

@@ -10,9 +10,9 @@ function store(t: tf.Tensor): StoredTensor {
 
 function restore(s: StoredTensor, name: string, expect: readonly number[]): tf.Tensor {
   const shapeOk = s.shape.length === expect.length && s.shape.every((d, i) => d === expect[i]);
-  if (!shapeOk) throw new Error(`checkpoint tensor ${name} has shape [${s.shape}], the model expects [${expect}]: it was saved for a different model configuration`);
+  if (!shapeOk) throw new Error(`checkpoint tensor ${name} has shape [${s.shape.join(',')}], the model expects [${expect.join(',')}]: it was saved for a different model configuration`);
   const n = expect.reduce((a, b) => a * b, 1);
-  if (!(s.bytes instanceof Uint8Array) || s.bytes.byteLength !== n * 4) throw new Error(`checkpoint tensor ${name} holds ${s.bytes?.byteLength} bytes, expected ${n * 4} (float32 [${expect}]): the file is truncated or corrupt`);
+  if (!(s.bytes instanceof Uint8Array) || s.bytes.byteLength !== n * 4) throw new Error(`checkpoint tensor ${name} holds ${s.bytes?.byteLength} bytes, expected ${n * 4} (float32 [${expect.join(',')}]): the file is truncated or corrupt`);
   // Copy: msgpack may hand back the bytes at an offset a Float32Array cannot view.
   const values = new Float32Array(n);
   new Uint8Array(values.buffer).set(s.bytes);

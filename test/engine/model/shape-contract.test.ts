@@ -5,7 +5,8 @@ import { GllNetwork } from '../../../engine/model/network.js';
 import { cutAfter, shapeContract, type ShapeContract, type WireDtype } from '../../../engine/model/shape-contract.js';
 import { StageRunner, type StageTensors } from '../../../engine/train/stage-runner.js';
 import { BYTES_PER_ELEMENT } from '../../../protocol/tensor-frame.js';
-import { maxModulesFor, type ModelName } from '../../../protocol/job-spec.js';
+import { maxModulesFor } from '../../../protocol/job-spec.js';
+import type { ModelName } from '../../../protocol/names.js';
 import { useTestBackend } from '../../helpers/backend.js';
 
 beforeAll(useTestBackend);

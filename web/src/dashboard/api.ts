@@ -41,7 +41,7 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown, aut
     return { ok: false, status: 0, body: null, message: `the coordinator is unreachable (${err instanceof Error ? err.message : String(err)})` };
   }
   const text = await res.text();
-  let parsed: unknown = null;
+  let parsed: unknown;
   try {
     parsed = text === '' ? null : JSON.parse(text);
   } catch {

@@ -143,7 +143,7 @@ export class DashboardStore {
   }
 
   modulesOf(jobId: string): Map<number, ModuleCurves> {
-    return this.curves.get(jobId)?.modules ?? new Map();
+    return this.curves.get(jobId)?.modules ?? new Map<number, ModuleCurves>();
   }
 
   /** Every job, newest first. */
