@@ -49,10 +49,10 @@ describe('GET /api/jobs/:id/model.onnx and contsup export', () => {
     // the heavy work below blocks this process's event loop, the coordinator's too, past keep-alive timeouts.
     const dir = mkdtempSync(join(tmpdir(), 'contsup-export-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    await runExport({ job: id, url: c.url, format: 'onnx', output: join(dir, 'job.onnx') });
-    expect(new Uint8Array(readFileSync(join(dir, 'job.onnx')))).toEqual(onnx);
     const model = (await api(c, 'GET', `/api/jobs/${id}/model`)).body as Uint8Array;
     writeFileSync(join(dir, 'net.contsup-model'), model);
+    await runExport({ job: id, url: c.url, format: 'onnx', output: join(dir, 'job.onnx') });
+    expect(new Uint8Array(readFileSync(join(dir, 'job.onnx')))).toEqual(onnx);
     await runExport({ model: join(dir, 'net.contsup-model'), dataset: 'synthetic', url: c.url, format: 'onnx', output: join(dir, 'file.onnx') });
     expect(new Uint8Array(readFileSync(join(dir, 'file.onnx')))).toEqual(onnx);
 
