@@ -9,6 +9,7 @@ import { reproduceCommand } from './reproduce-command.js';
 import { startCommand } from './start-command.js';
 import type { TrainCommandOptions } from './train-command.js';
 import { deviceCommand } from './device-command.js';
+import { exportCommand } from './export-command.js';
 
 const one = (names: readonly string[]): string => `one of ${names.join(', ')}`;
 
@@ -50,6 +51,7 @@ program
 coordinatorCommand(program);
 deviceCommand(program);
 startCommand(program);
+exportCommand(program);
 reproduceCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -131,3 +131,14 @@ export interface StepHistory {
   jobId: string;
   modules: ModuleHistory[];
 }
+
+/** `GET /api/jobs/:id/test-images?count=N`: the first N images of a job's test set, for trying the model. */
+export interface TestImages {
+  height: number;
+  width: number;
+  channels: number;
+  /** Class index of each image. */
+  labels: number[];
+  /** Each image as base64 of its uint8 HWC bytes. */
+  images: string[];
+}

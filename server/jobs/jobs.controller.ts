@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, StreamableFile, UseFilters, UseGuards } from '@nestjs/common';
-import type { JobDetail, JobSummary } from '../../protocol/index.js';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, StreamableFile, UseFilters, UseGuards } from '@nestjs/common';
+import type { JobDetail, JobSummary, TestImages } from '../../protocol/index.js';
 import { AdminGuard } from '../common/admin.guard.js';
 import { DomainErrorFilter } from '../common/domain-error.filter.js';
 import { JobsService } from './jobs.service.js';
@@ -36,14 +36,24 @@ export class JobsController {
 
   @Get('jobs/:id/model')
   async model(@Param('id') id: string): Promise<StreamableFile> {
-    return modelFile(id, await this.jobs.model(id));
+    return download(`${id}.contsup-model`, await this.jobs.model(id));
+  }
+
+  @Get('jobs/:id/test-images')
+  testImages(@Param('id') id: string, @Query('count') count?: string): Promise<TestImages> {
+    return this.jobs.testImages(id, count);
+  }
+
+  @Get('jobs/:id/model.onnx')
+  async onnx(@Param('id') id: string): Promise<StreamableFile> {
+    return download(`${id}.onnx`, await this.jobs.onnx(id));
   }
 }
 
-/** The trained model as a download named after its job. */
-function modelFile(id: string, bytes: Uint8Array): StreamableFile {
+/** A file download (the trained model, in contsup's format or ONNX) named after its job. */
+function download(filename: string, bytes: Uint8Array): StreamableFile {
   return new StreamableFile(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
     type: 'application/octet-stream',
-    disposition: `attachment; filename="${id}.contsup-model"`,
+    disposition: `attachment; filename="${filename}"`,
   });
 }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import type { Dataset } from '../../engine/data/dataset.js';
+import { preprocessFor, type Dataset } from '../../engine/data/dataset.js';
 import { loadDataset } from '../../engine/data/load-dataset.js';
+import { exportOnnx } from '../../engine/export/onnx.js';
 import { combineStages } from '../../engine/train/checkpoint-format.js';
-import { parseJobSpec, type JobDetail, type JobSpec, type JobSummary } from '../../protocol/index.js';
+import { ProtocolError, parseJobSpec, type JobDetail, type JobSpec, type JobSummary, type TestImages } from '../../protocol/index.js';
 import { ConflictError, NotFoundError } from '../common/errors.js';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config.js';
 import { DashboardService } from '../dashboard/dashboard.service.js';
@@ -87,6 +88,35 @@ export class JobsService implements OnModuleInit {
     if (!runner || FINISHED_STATUSES.includes(detail.status)) throw new ConflictError(`job ${id} is ${detail.status} already`);
     runner.stop('stopped by the user');
     return this.get(id);
+  }
+
+  /** The trained network as ONNX (engine/export/onnx.ts), its data set's normalisation inside the graph. */
+  async onnx(id: string): Promise<Uint8Array> {
+    const file = await this.model(id);
+    const { mean, std } = preprocessFor(this.metrics.getJob(id)!.spec.dataset);
+    try {
+      return exportOnnx(file, { mean, std });
+    } catch (err: unknown) {
+      throw new ConflictError(`job ${id}: its model file does not export to ONNX: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** The first `count` (1..64) test images of a job's data set, for the dashboard's try-the-model panel. */
+  async testImages(id: string, count: string | undefined): Promise<TestImages> {
+    const n = count === undefined ? 16 : Number(count);
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new ProtocolError('bad-schema', `count must be an integer 1..64, got ${JSON.stringify(count)}`);
+    const row = this.metrics.getJob(id);
+    if (!row) throw new NotFoundError(`job ${id} does not exist; GET /api/jobs lists the jobs`);
+    const { test } = await this.loadData(row.spec);
+    const size = test.height * test.width * test.channels;
+    const take = Math.min(n, test.count);
+    return {
+      height: test.height,
+      width: test.width,
+      channels: test.channels,
+      labels: Array.from(test.labels.subarray(0, take)),
+      images: Array.from({ length: take }, (_, i) => Buffer.from(test.images.subarray(i * size, (i + 1) * size)).toString('base64')),
+    };
   }
 
   /** The trained model file (engine/train/checkpoint.ts format) from each stage's latest checkpoint. */

@@ -89,6 +89,10 @@ describe('the coordinator without tfjs', () => {
     expect(model.status).toBe(200);
     const file = packr.unpack(model.body as Uint8Array) as { format: string; config: { modules: number } };
     expect([file.format, file.config.modules]).toEqual(['contsup-model', 2]);
+    // The ONNX export runs here too; these fake checkpoints hold no weights, which it reports.
+    const onnx = await api({ url }, 'GET', `/api/jobs/${id}/model.onnx`);
+    expect(onnx.status).toBe(409);
+    expect((onnx.body as { message: string }).message).toMatch(/does not export to ONNX: model file has no tensor stem\/conv\/w/);
     await child.stop();
 
     const loaded = rec.loaded();
