@@ -49,7 +49,8 @@ program
   .option('--limit-train <n>', 'use the first N training images', int('--limit-train', 2))
   .option('--limit-test <n>', 'use the first N test images', int('--limit-test', 1))
   .option('--seed <n>', 'seed for weights, shuffle and augmentation', int('--seed', 0), 1)
-  .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+  .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu']))
+  .option('--threads <n>', 'threads of the native backend (default: all cores)', int('--threads', 1))
   .option('--json', 'print one JSON object per line instead of a progress bar', false)
   .action(async (opts: TrainCommandOptions) => {
     await runTrain(opts);

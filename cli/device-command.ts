@@ -110,7 +110,7 @@ export function deviceCommand(program: Command): void {
     .option('--url <url>', 'coordinator URL', url, 'http://127.0.0.1:3000')
     .option('--token <secret>', 'join token the coordinator was started with (default $CONTSUP_TOKEN, else none)', process.env.CONTSUP_TOKEN ?? '')
     .option('--name <name>', 'device name shown on the dashboard (default <hostname>-<pid>)')
-    .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu']))
     .option('--memory-mb <n>', 'memory this device may use for training, MiB (default: all of the machine)', positiveInt('--memory-mb'))
     .action(async (opts: DeviceCommandOptions) => {
       await runDevice(opts);

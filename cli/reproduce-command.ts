@@ -134,7 +134,7 @@ export function reproduceCommand(program: Command, parsers: { int: (name: string
     .option('--batch-size <n>', 'batch size', parsers.int('--batch-size', 2), 32)
     .option('--lr <x>', 'initial learning rate', parsers.positive('--lr'), 0.1)
     .option('--seed <n>', 'seed (the same for every run)', parsers.int('--seed', 0), 1)
-    .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+    .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu']))
     .option('--out <dir>', 'output folder', 'bench/results')
     .action(async (o: Budget & { out: string; dataDir?: string; backend?: NodeBackendName }) => {
       const rep = await runReproduce({ ...o, model: 'resnet32' });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset, DatasetName } from '../engine/data/dataset.js';
 import { loadDataset } from '../engine/data/load-dataset.js';
-import { selectBackend, type NodeBackendName } from '../engine/backend/select-backend.js';
+import { describeBackend, selectBackend, type NodeBackendName } from '../engine/backend/select-backend.js';
 import { DEFAULT_MODEL_CONFIG, type HeadName, type LossName, type ModelConfig } from '../engine/model/config.js';
 import { GllNetwork } from '../engine/model/network.js';
 import type { PartitionKind } from '../engine/model/partition.js';
@@ -26,6 +26,8 @@ export interface TrainCommandOptions {
   limitTest?: number;
   seed: number;
   backend?: NodeBackendName;
+  /** ATen threads when the backend is native. */
+  threads?: number;
   json: boolean;
 }
 
@@ -76,8 +78,9 @@ export async function runTrain(opts: TrainCommandOptions): Promise<EpochReport[]
   // With --json, stdout carries only JSON lines; human messages go to stderr.
   const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
   const emit = (obj: object): void => void process.stdout.write(`${JSON.stringify(obj)}\n`);
+  if (opts.threads !== undefined) (await import('../engine/backend/native/activate.js')).requestNativeThreads(opts.threads);
   const backend = await selectBackend(opts.backend, log);
-  log(`backend: ${backend}`);
+  log(`backend: ${describeBackend()}`);
   const data = await getDataset(opts, log);
   const net = new GllNetwork(modelConfigFor(opts, data));
   const counts = net.paramCounts();

@@ -5,10 +5,10 @@ import { ensureGradients } from './gradients.js';
 // Browser bundles may import this module (for describeBackend and the fast kernels):
 // everything Node-only is reached through dynamic imports inside Node-only branches.
 
-export type NodeBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type NodeBackendName = 'tensorflow-gpu' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
 
 /** Fastest first. tfjs-node(-gpu) are optional dependencies: often not installed. */
-const PREFERENCE: NodeBackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const PREFERENCE: NodeBackendName[] = ['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'];
 
 const NATIVE_PACKAGE: Partial<Record<NodeBackendName, string>> = {
   'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
@@ -24,6 +24,9 @@ const HOW_TO_FIX: Record<NodeBackendName, string> = {
     'tfjs-node needs its install script: run `npm install @tensorflow/tfjs-node && npm install-scripts approve ' +
     '@tensorflow/tfjs-node && npm rebuild @tensorflow/tfjs-node` (it downloads libtensorflow; set ' +
     'TFJS_NODE_CDN_STORAGE to a mirror where that host is unreachable), or use --backend wasm',
+  native:
+    'install libtorch (`apt-get install libtorch-dev`, or a python `torch`, or LIBTORCH=/path/to/libtorch) and run ' +
+    '`npm run build:native` (engine/native), or use --backend wasm',
   wasm: 'reinstall @tensorflow/tfjs-backend-wasm (its dist/*.wasm files must exist), or use --backend cpu',
   cpu: 'reinstall @tensorflow/tfjs-backend-cpu',
 };
@@ -82,6 +85,7 @@ async function activateCpu(): Promise<string> {
 function activate(name: NodeBackendName): Promise<string> {
   if (name === 'wasm') return activateWasm();
   if (name === 'cpu') return activateCpu();
+  if (name === 'native') return import('./native/activate.js').then((m) => m.activateAten());
   return activateNative(name);
 }
 
@@ -106,7 +110,7 @@ export async function selectBackend(requested?: NodeBackendName, log: (msg: stri
       log(`backend ${name} skipped: ${firstLine(err)}`);
     }
   }
-  throw new Error('no TensorFlow.js backend could be initialised (tried tensorflow-gpu, tensorflow, wasm, cpu)');
+  throw new Error('no TensorFlow.js backend could be initialised (tried tensorflow-gpu, tensorflow, native, wasm, cpu)');
 }
 
 /** What selectBackend chose, e.g. 'wasm (SIMD, 1 thread)'; else tfjs's current backend name. */
