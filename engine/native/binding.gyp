@@ -5,6 +5,7 @@
       "sources": [
         "src/addon.cc",
         "src/handle.cc",
+        "src/allocator.cc",
         "src/conv.cc",
         "src/elementwise.cc",
         "src/reduce.cc",

@@ -3,11 +3,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** A tensor living in native memory; freed by `dispose()` (the backend's disposeData). */
-export interface NativeTensor {
-  shape(): number[];
-  dispose(): void;
-}
+/** A slot number of a tensor living in native memory; freed by `dispose` (the backend's disposeData). */
+export type NativeTensor = number & { readonly __nativeTensor: unique symbol };
 
 export type NativeDtype = 'float32' | 'int32' | 'bool';
 type T = NativeTensor;
@@ -16,7 +13,9 @@ type T = NativeTensor;
 export interface NativeAddon {
   write(values: ArrayBufferView, shape: number[], dtype: NativeDtype): T;
   read(t: T): ArrayBuffer;
-  memory(): { bytes: number; handles: number };
+  shape(t: T): number[];
+  dispose(t: T): void;
+  memory(): { bytes: number; handles: number; cached: number };
   setThreads(n: number): void;
   getThreads(): number;
   // conv.cc: strides [sh, sw], pads [top, bottom, left, right], dilations [dh, dw]

@@ -13,6 +13,8 @@ export interface NativeMemoryInfo {
   /** Bytes of native tensor storage referenced by live tensors (views counted once). */
   numBytesInNative: number;
   numNativeTensors: number;
+  /** Freed buffers the native allocator keeps for reuse (bounded; not counted above). */
+  numBytesCachedInNative: number;
 }
 
 export function nativeDtype(dtype: tf.DataType): NativeDtype {
@@ -49,7 +51,7 @@ export class NativeBackend extends tf.KernelBackend {
   output(tensor: NativeTensor, dtype: tf.DataType, shape?: number[]): tf.TensorInfo {
     const dataId = {};
     this.data.set(dataId, { tensor, dtype: nativeDtype(dtype), refCount: 1 });
-    return { dataId, shape: shape ?? tensor.shape(), dtype };
+    return { dataId, shape: shape ?? this.addon.shape(tensor), dtype };
   }
 
   override write(values: tf.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
@@ -93,14 +95,14 @@ export class NativeBackend extends tf.KernelBackend {
     const entry = this.data.get(dataId);
     entry.refCount--;
     if (!force && entry.refCount > 0) return false;
-    entry.tensor.dispose();
+    this.addon.dispose(entry.tensor);
     this.data.delete(dataId);
     return true;
   }
 
   override memory(): NativeMemoryInfo {
     const m = this.addon.memory();
-    return { unreliable: false, numBytesInNative: m.bytes, numNativeTensors: m.handles };
+    return { unreliable: false, numBytesInNative: m.bytes, numNativeTensors: m.handles, numBytesCachedInNative: m.cached };
   }
 
   override async time(f: () => void): Promise<tf.BackendTimingInfo> {

@@ -9,74 +9,58 @@
 namespace native {
 
 namespace {
-Napi::FunctionReference* constructor = nullptr;
+std::vector<at::Tensor> slots;
+std::vector<uint32_t> free_slots;
 // Views share storage: count each storage's bytes once, while any handle refers to it.
 std::unordered_map<const void*, std::pair<int64_t, int64_t>> storages;  // storage -> (handles, bytes)
 int64_t live_bytes = 0;
 int64_t live_handles = 0;
 
 const void* StorageKey(const at::Tensor& t) { return t.storage().unsafeGetStorageImpl(); }
-}  // namespace
 
-int64_t LiveBytes() { return live_bytes; }
-int64_t LiveHandles() { return live_handles; }
-
-Napi::Function Handle::Init(Napi::Env env) {
-  Napi::Function f = DefineClass(env, "NativeTensor", {
-    InstanceMethod("shape", &Handle::Shape),
-    InstanceMethod("dispose", &Handle::Dispose),
-  });
-  constructor = new Napi::FunctionReference(Napi::Persistent(f));
-  return f;
+uint32_t SlotOf(const Napi::Value& v) {
+  if (!v.IsNumber()) throw std::invalid_argument("expected a native tensor handle");
+  uint32_t id = v.As<Napi::Number>().Uint32Value();
+  if (id >= slots.size() || !slots[id].defined()) throw std::invalid_argument("native tensor used after it was disposed");
+  return id;
 }
 
-Handle::Handle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Handle>(info) {}
-
-Handle::~Handle() { Release(); }
-
-Napi::Object Handle::Wrap(Napi::Env env, at::Tensor t) {
-  Napi::Object obj = constructor->New({});
-  Handle* h = Unwrap(obj);
-  h->tensor_ = std::move(t);
-  h->live_ = true;
-  auto& entry = storages[StorageKey(h->tensor_)];
-  if (entry.first++ == 0) {
-    entry.second = static_cast<int64_t>(h->tensor_.storage().nbytes());
-    live_bytes += entry.second;
-  }
-  live_handles++;
-  return obj;
-}
-
-void Handle::Release() {
-  if (!live_) return;
-  live_ = false;
-  auto it = storages.find(StorageKey(tensor_));
+void Release(uint32_t id) {
+  at::Tensor& t = slots[id];
+  auto it = storages.find(StorageKey(t));
   if (it != storages.end() && --it->second.first == 0) {
     live_bytes -= it->second.second;
     storages.erase(it);
   }
   live_handles--;
-  tensor_ = at::Tensor();
+  t = at::Tensor();
+  free_slots.push_back(id);
+}
+}  // namespace
+
+int64_t LiveBytes() { return live_bytes; }
+int64_t LiveHandles() { return live_handles; }
+
+Napi::Value Handle::Wrap(Napi::Env env, at::Tensor t) {
+  auto& entry = storages[StorageKey(t)];
+  if (entry.first++ == 0) {
+    entry.second = static_cast<int64_t>(t.storage().nbytes());
+    live_bytes += entry.second;
+  }
+  live_handles++;
+  uint32_t id;
+  if (free_slots.empty()) {
+    id = static_cast<uint32_t>(slots.size());
+    slots.push_back(std::move(t));
+  } else {
+    id = free_slots.back();
+    free_slots.pop_back();
+    slots[id] = std::move(t);
+  }
+  return Napi::Number::New(env, id);
 }
 
-at::Tensor& Handle::Get(const Napi::Value& v) {
-  if (!v.IsObject()) throw std::invalid_argument("expected a native tensor handle");
-  Handle* h = Unwrap(v.As<Napi::Object>());
-  if (h == nullptr || !h->live_) throw std::invalid_argument("native tensor used after it was disposed");
-  return h->tensor_;
-}
-
-Napi::Value Handle::Shape(const Napi::CallbackInfo& info) {
-  Napi::Array out = Napi::Array::New(info.Env(), tensor_.dim());
-  for (int64_t i = 0; i < tensor_.dim(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), static_cast<double>(tensor_.size(i))));
-  return out;
-}
-
-Napi::Value Handle::Dispose(const Napi::CallbackInfo& info) {
-  Release();
-  return info.Env().Undefined();
-}
+at::Tensor& Handle::Get(const Napi::Value& v) { return slots[SlotOf(v)]; }
 
 at::ScalarType DtypeOf(const std::string& name) {
   if (name == "float32") return at::kFloat;
@@ -127,10 +111,27 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   })
 }
 
+Napi::Value Shape(const Napi::CallbackInfo& info) {
+  NATIVE_TRY("shape", {
+    const at::Tensor& t = Handle::Get(info[0]);
+    Napi::Array out = Napi::Array::New(info.Env(), t.dim());
+    for (int64_t i = 0; i < t.dim(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), static_cast<double>(t.size(i))));
+    return out;
+  })
+}
+
+Napi::Value Dispose(const Napi::CallbackInfo& info) {
+  NATIVE_TRY("dispose", {
+    Release(SlotOf(info[0]));
+    return info.Env().Undefined();
+  })
+}
+
 Napi::Value Memory(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(live_bytes)));
   o.Set("handles", Napi::Number::New(info.Env(), static_cast<double>(live_handles)));
+  o.Set("cached", Napi::Number::New(info.Env(), static_cast<double>(CachedBytes())));
   return o;
 }
 
@@ -148,7 +149,9 @@ Napi::Value GetThreads(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitHandle(Napi::Env env, Napi::Object exports) {
-  exports.Set("NativeTensor", Handle::Init(env));
+  InstallCachingAllocator();
+  exports.Set("shape", Napi::Function::New(env, Shape));
+  exports.Set("dispose", Napi::Function::New(env, Dispose));
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("memory", Napi::Function::New(env, Memory));

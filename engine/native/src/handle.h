@@ -7,23 +7,15 @@
 
 namespace native {
 
-/** Wraps an at::Tensor for JavaScript. Freed explicitly by dispose() (tfjs disposeData); GC only collects the empty shell. */
-class Handle : public Napi::ObjectWrap<Handle> {
- public:
-  static Napi::Function Init(Napi::Env env);
-  static Napi::Object Wrap(Napi::Env env, at::Tensor t);
+/**
+ * Native tensors are kept in a slot table and JavaScript holds slot numbers: freeing is
+ * explicit (tfjs disposeData -> dispose(id)) and never waits for the JS garbage
+ * collector, whose finalizers only run between macrotasks (a training loop of awaited
+ * microtasks would pile them up).
+ */
+struct Handle {
+  static Napi::Value Wrap(Napi::Env env, at::Tensor t);
   static at::Tensor& Get(const Napi::Value& v);
-
-  explicit Handle(const Napi::CallbackInfo& info);
-  ~Handle() override;
-
- private:
-  Napi::Value Shape(const Napi::CallbackInfo& info);
-  Napi::Value Dispose(const Napi::CallbackInfo& info);
-  void Release();
-
-  at::Tensor tensor_;
-  bool live_ = false;
 };
 
 /** Bytes of native storage currently referenced by live handles (each storage counted once). */
@@ -42,6 +34,10 @@ std::string DtypeName(at::ScalarType t);
     Napi::Error::New(info.Env(), std::string("native ") + name + ": " + e.what()).ThrowAsJavaScriptException(); \
     return info.Env().Undefined();                                          \
   }
+
+/** Makes ATen's CPU tensors come from a cache of freed buffers (see allocator.cc). */
+void InstallCachingAllocator();
+int64_t CachedBytes();
 
 void InitHandle(Napi::Env env, Napi::Object exports);
 void InitConv(Napi::Env env, Napi::Object exports);
