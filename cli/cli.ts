@@ -41,6 +41,7 @@ program
   .option('--limit-test <n>', 'use the first N test images', int('--limit-test'))
   .option('--seed <n>', 'seed for weights, shuffle and augmentation', int('--seed'), d.seed)
   .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(NODE_BACKEND_NAMES))
+  .option('--threads <n>', 'threads of the native backend (default: all cores)', int('--threads', 1))
   .option('--json', 'print one JSON object per line instead of a progress bar', false)
   .action(async (opts: TrainCommandOptions) => {
     // Loaded on use, like every tfjs-backed command: `contsup coordinator` never loads tfjs.

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../engine/data/dataset.js';
 import { loadDataset } from '../engine/data/load-dataset.js';
 import type { NodeBackendName } from '../engine/backend/backend-names.js';
-import { selectBackend } from '../engine/backend/select-backend.js';
+import { describeBackend, selectBackend } from '../engine/backend/select-backend.js';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../engine/model/config.js';
 import { GllNetwork } from '../engine/model/network.js';
 import { parseJobSpec, type JobSpec } from '../protocol/job-spec.js';
@@ -27,6 +27,8 @@ export interface TrainCommandOptions {
   limitTest?: number;
   seed: number;
   backend?: NodeBackendName;
+  /** ATen threads when the backend is native. */
+  threads?: number;
   json: boolean;
 }
 
@@ -103,8 +105,9 @@ export async function runTrain(opts: TrainCommandOptions): Promise<EpochReport[]
   const emit = (obj: object): void => void process.stdout.write(`${JSON.stringify(obj)}\n`);
   // Before the backend and the data load: a bad value is refused at once.
   trainJobSpec(opts);
+  if (opts.threads !== undefined) (await import('../engine/backend/native/activate.js')).requestNativeThreads(opts.threads);
   const backend = await selectBackend(opts.backend, log);
-  log(`backend: ${backend}`);
+  log(`backend: ${describeBackend()}`);
   const data = await getDataset(opts, log);
   const net = new GllNetwork(modelConfigFor(opts, data));
   const counts = net.paramCounts();

@@ -51,6 +51,13 @@ const NODE_BACKENDS = [
       'TFJS_NODE_CDN_STORAGE to a mirror where that host is unreachable), or use --backend wasm',
   },
   {
+    name: 'native',
+    activate: async () => ({ detail: await (await import('./native/activate.js')).activateAten(), software: false }),
+    howToFix:
+      'install libtorch (`apt-get install libtorch-dev`, or a python `torch`, or LIBTORCH=/path/to/libtorch) and run ' +
+      '`npm run build:native` (engine/native), or use --backend wasm',
+  },
+  {
     name: 'wasm',
     activate: () => activateWasm(nodeWasmPaths),
     howToFix: 'reinstall @tensorflow/tfjs-backend-wasm (its dist/*.wasm files must exist), or use --backend cpu',

@@ -19,13 +19,19 @@ function installed(pkg: string): boolean {
 const noNative = !installed('@tensorflow/tfjs-node') && !installed('@tensorflow/tfjs-node-gpu');
 
 describe('selectBackend', () => {
-  it.runIf(noNative)('falls back to wasm without tfjs-node, logging one line per skipped backend', async () => {
+  it.runIf(noNative)('falls back to wasm without tfjs-node and the native addon, logging one line per skipped backend', async () => {
     const lines: string[] = [];
-    expect(await selectBackend(undefined, (m) => lines.push(m))).toBe('wasm');
+    process.env.CONTSUP_NATIVE = 'off';
+    try {
+      expect(await selectBackend(undefined, (m) => lines.push(m))).toBe('wasm');
+    } finally {
+      delete process.env.CONTSUP_NATIVE;
+    }
     expect(tf.getBackend()).toBe('wasm');
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^backend tensorflow-gpu skipped: .*tfjs-node-gpu/);
     expect(lines[1]).toMatch(/^backend tensorflow skipped: .*tfjs-node/);
+    expect(lines[2]).toMatch(/^backend native skipped: the native addon is hidden/);
     expect(lines.every((l) => !l.includes('\n'))).toBe(true);
   });
 
