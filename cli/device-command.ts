@@ -1,8 +1,9 @@
 import { hostname, totalmem, platform, arch } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { describeBackend, selectBackend, type NodeBackendName } from '../engine/backend/select-backend.js';
+import { backendThreads, describeBackend, selectBackend, type NodeBackendName } from '../engine/backend/select-backend.js';
 import { DeviceRuntime } from '../client/device-runtime.js';
 import type { DeviceLogLevel, DeviceMetrics, DeviceStatus } from '../client/device-types.js';
+import { parseThreads, threadsLine, threadsPerDevice } from './threads.js';
 
 export interface DeviceCommandOptions {
   url: string;
@@ -10,6 +11,8 @@ export interface DeviceCommandOptions {
   name?: string;
   backend?: NodeBackendName;
   memoryMb?: number;
+  /** CPU threads for the backend (default: all cores). */
+  threads?: number;
 }
 
 function positiveInt(name: string): (v: string) => number {
@@ -50,9 +53,10 @@ function printMetrics(m: DeviceMetrics): string {
  */
 export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal): Promise<void> {
   const write = (level: DeviceLogLevel, msg: string): void => void process.stderr.write(`${stamp()} ${level === 'info' ? '' : `${level}: `}${msg}\n`);
-  const backend = await selectBackend(opts.backend, (msg) => write('info', msg));
+  const threads = opts.threads ?? threadsPerDevice(1);
+  const backend = await selectBackend(opts.backend, (msg) => write('info', msg), { threads });
   const detail = describeBackend();
-  write('info', `backend: ${detail}`);
+  write('info', `backend: ${detail}; ${threadsLine(threads, backendThreads())}`);
 
   let finish: (err?: Error) => void = () => {};
   const finished = new Promise<void>((resolve, reject) => {
@@ -112,6 +116,7 @@ export function deviceCommand(program: Command): void {
     .option('--name <name>', 'device name shown on the dashboard (default <hostname>-<pid>)')
     .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
     .option('--memory-mb <n>', 'memory this device may use for training, MiB (default: all of the machine)', positiveInt('--memory-mb'))
+    .option('--threads <n>', 'CPU threads for the backend (default: all cores)', parseThreads)
     .action(async (opts: DeviceCommandOptions) => {
       await runDevice(opts);
     });

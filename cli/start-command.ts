@@ -5,6 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { startCoordinator } from '../server/main.js';
 import type { DatasetName } from '../engine/data/dataset.js';
 import { DatasetUnavailableError, loadDataset } from '../engine/data/load-dataset.js';
+import { parseThreads, threadsPerDevice } from './threads.js';
 
 interface StartOptions {
   port: number;
@@ -12,6 +13,7 @@ interface StartOptions {
   dataDir: string;
   datasetDir?: string;
   epochs: number;
+  threads?: number;
 }
 
 /**
@@ -57,14 +59,17 @@ export function startCommand(program: Command): void {
     .option('--data-dir <dir>', 'coordinator database and checkpoints', '.contsup')
     .option('--dataset-dir <dir>', 'where data sets are searched (default ~/.cache/contsup/datasets)')
     .option('--epochs <n>', 'epochs of the default job', int('--epochs', 1), 5)
+    .option('--threads <n>', 'CPU threads of each local device (default: the cores divided between the devices)', parseThreads)
     .action(async (opts: StartOptions) => {
       tf.enableProdMode();
       const say = (m: string): void => void process.stdout.write(`${m}\n`);
       const dataset = await defaultJobDataset(opts.datasetDir, (m) => process.stderr.write(`${m}\n`));
       const c = await startCoordinator({ port: opts.port, dataDir: opts.dataDir, datasetDir: opts.datasetDir });
       const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+      const threads = String(opts.threads ?? threadsPerDevice(opts.devices));
       const devices = Array.from({ length: opts.devices }, (_, i) => {
-        const child = spawn(process.execPath, [cli, 'device', '--url', c.url, '--token', c.joinToken, '--name', `local-${i + 1}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const args = [cli, 'device', '--url', c.url, '--token', c.joinToken, '--name', `local-${i + 1}`, '--threads', threads];
+        const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
         prefixLines(child, `local-${i + 1}`);
         return child;
       });
@@ -75,7 +80,7 @@ export function startCommand(program: Command): void {
       say(`contsup coordinator on ${c.url}`);
       say(`join token:  ${c.joinToken}   (more devices: npx contsup device --url ${c.url} --token ${c.joinToken})`);
       say(`admin token: ${c.adminToken}`);
-      say(`default job: ${job.id} (${spec.model}, K = ${spec.modules}, ${spec.context}, ${dataset}) on ${opts.devices} local devices`);
+      say(`default job: ${job.id} (${spec.model}, K = ${spec.modules}, ${spec.context}, ${dataset}) on ${opts.devices} local devices, ${threads} thread${threads === '1' ? '' : 's'} each`);
       say(`progress:    curl ${c.url}/api/jobs/${job.id}`);
       const stop = (): void => {
         for (const d of devices) d.kill('SIGTERM');

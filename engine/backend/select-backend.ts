@@ -28,7 +28,17 @@ const HOW_TO_FIX: Record<NodeBackendName, string> = {
   cpu: 'reinstall @tensorflow/tfjs-backend-cpu',
 };
 
+/** What selectBackend may be asked besides the backend's name. */
+export interface SelectBackendOptions {
+  /**
+   * CPU threads the backend may use (default: the backend's own choice). Only
+   * native backends can honour it: wasm in Node runs one thread; see backendThreads().
+   */
+  threads?: number;
+}
+
 let description: string | null = null;
+let threadsInUse: number | null = null;
 
 function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
@@ -69,6 +79,7 @@ async function activateWasm(): Promise<string> {
   registerFastConvGradients('wasm');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = wasm.getThreadsCount();
+  threadsInUse = threads;
   return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`;
 }
 
@@ -76,10 +87,12 @@ async function activateCpu(): Promise<string> {
   await import('@tensorflow/tfjs-backend-cpu');
   await makeCurrent('cpu');
   registerFastConvGradients('cpu');
+  threadsInUse = 1;
   return 'cpu (pure JavaScript)';
 }
 
-function activate(name: NodeBackendName): Promise<string> {
+// `options` reaches every activator so that a native backend can size its thread pool.
+function activate(name: NodeBackendName, _options: SelectBackendOptions): Promise<string> {
   if (name === 'wasm') return activateWasm();
   if (name === 'cpu') return activateCpu();
   return activateNative(name);
@@ -91,11 +104,16 @@ function activate(name: NodeBackendName): Promise<string> {
  * backend skipped. Also registers tfjs-core's gradients and, on wasm and cpu, the fast
  * conv gradient kernels. Throws, saying how to fix it, when `requested` cannot load.
  */
-export async function selectBackend(requested?: NodeBackendName, log: (msg: string) => void = () => {}): Promise<NodeBackendName> {
+export async function selectBackend(
+  requested?: NodeBackendName,
+  log: (msg: string) => void = () => {},
+  options: SelectBackendOptions = {},
+): Promise<NodeBackendName> {
   const candidates = requested === undefined ? PREFERENCE : [requested];
   for (const name of candidates) {
     try {
-      const detail = await activate(name);
+      threadsInUse = null;
+      const detail = await activate(name, options);
       await ensureGradients();
       description = detail;
       return name;
@@ -107,6 +125,11 @@ export async function selectBackend(requested?: NodeBackendName, log: (msg: stri
     }
   }
   throw new Error('no TensorFlow.js backend could be initialised (tried tensorflow-gpu, tensorflow, wasm, cpu)');
+}
+
+/** CPU threads the chosen backend computes with; null when it does not say (libtensorflow). */
+export function backendThreads(): number | null {
+  return threadsInUse;
 }
 
 /** What selectBackend chose, e.g. 'wasm (SIMD, 1 thread)'; else tfjs's current backend name. */
