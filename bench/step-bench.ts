@@ -8,15 +8,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { generateSynthetic } from '../engine/data/synthetic.js';
 import type { NodeBackendName } from '../engine/backend/backend-names.js';
 import { selectBackend } from '../engine/backend/select-backend.js';
-import { DEFAULT_MODEL_CONFIG } from '../engine/model/config.js';
-import { GllNetwork, type ModuleInput } from '../engine/model/network.js';
-import { disposePrepared, prepareBatch } from '../engine/train/batches.js';
-import { StageRunner } from '../engine/train/stage-runner.js';
+import type { ModuleInput } from '../engine/model/network.js';
 import { countFlops } from '../engine/model/flops.js';
 import { measureMatMulRate } from '../engine/backend/matmul-rate.js';
+import { makeStepBench, timeSteps } from './step-timing.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,12 +37,10 @@ async function main(): Promise<void> {
   const steps = Number(arg('steps', '3'));
   const matMulGflops = await measureMatMulRate(1024, 5);
   console.error(`backend ${backend}; matMul 1024x1024: ${matMulGflops.toFixed(1)} GFLOP/s`);
-  const data = generateSynthetic({ seed: 1, trainCount: batchSize, testCount: 2 });
   const rows: Row[] = [];
   for (const [modules, context] of [[1, 'R0'], [16, 'R0'], [16, 'R1E']] as const) {
-    const net = new GllNetwork({ ...DEFAULT_MODEL_CONFIG, modules, context });
-    const runner = new StageRunner(net, 0, modules - 1);
-    const batch = prepareBatch(net, data.train.images, data.train.labels, [32, 32, 3], data.preprocess);
+    const bench = makeStepBench(modules, context, batchSize);
+    const { net, runner, batch } = bench;
     // Forward FLOPs of one training-mode pass through every module (heads and encoders included).
     const flops = await countFlops(() => {
       let input: ModuleInput = batch.input;
@@ -54,16 +49,8 @@ async function main(): Promise<void> {
         input = { h: out.features, image: input.image, history: [...input.history, out.combined].slice(-Math.max(1, net.historyLength)) };
       }
     });
-    const step = async (profile: boolean): Promise<void> => {
-      const { output } = await runner.train(batch.input, batch.labels, batch.target, 0.01, profile);
-      // The output aliases the input's image, which the next step reuses: free only what is new.
-      const reused = new Set<tf.Tensor | null>([batch.input.h, batch.input.image, ...batch.input.history]);
-      tf.dispose([output.h, output.image, ...output.history].filter((t): t is tf.Tensor4D => t !== null && !reused.has(t)));
-    };
-    await step(true); // warm-up (kernel set-up, momentum buffers) and peak memory
-    const t0 = performance.now();
-    for (let i = 0; i < steps; i++) await step(false);
-    const stepMs = (performance.now() - t0) / steps;
+    await bench.step(true); // warm-up (kernel set-up, momentum buffers) and peak memory
+    const stepMs = await timeSteps(bench, steps);
     const effective = (3 * flops) / (stepMs / 1000) / 1e9;
     rows.push({
       modules,
@@ -76,9 +63,7 @@ async function main(): Promise<void> {
       peakMiB: Math.max(...runner.peakBytes) / 2 ** 20,
     });
     console.error(JSON.stringify(rows[rows.length - 1]));
-    disposePrepared(batch);
-    runner.dispose();
-    net.dispose();
+    bench.dispose();
   }
   const result = { date: new Date().toISOString(), backend, batchSize, steps, matMulGflops, rows, note: 'ratios are measured in one run; absolute times vary by machine' };
   mkdirSync('bench/results', { recursive: true });

@@ -4,6 +4,7 @@ import { NODE_BACKEND_NAMES, type NodeBackendName } from '../engine/backend/back
 import { DEVICE_DEFAULTS } from '../protocol/defaults.js';
 import { int } from './options.js';
 import type { DeviceLogLevel, DeviceMetrics, DeviceStatus } from '../client/device-types.js';
+import { parseThreads, threadsLine, threadsPerDevice } from './threads.js';
 
 export interface DeviceCommandOptions {
   url: string;
@@ -11,6 +12,8 @@ export interface DeviceCommandOptions {
   name?: string;
   backend?: NodeBackendName;
   memoryMb?: number;
+  /** CPU threads for the backend (default: all cores). */
+  threads?: number;
 }
 
 function url(v: string): string {
@@ -44,11 +47,12 @@ function printMetrics(m: DeviceMetrics): string {
 export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal): Promise<void> {
   const write = (level: DeviceLogLevel, msg: string): void => void process.stderr.write(`${stamp()} ${level === 'info' ? '' : `${level}: `}${msg}\n`);
   // tfjs is loaded on use: the CLI registers this command in every process, the coordinator's too.
-  const { describeBackend, selectBackend } = await import('../engine/backend/select-backend.js');
+  const { backendThreads, describeBackend, selectBackend } = await import('../engine/backend/select-backend.js');
   const { DeviceRuntime } = await import('../client/device-runtime.js');
-  const backend = await selectBackend(opts.backend, (msg) => write('info', msg));
+  const threads = opts.threads ?? threadsPerDevice(1);
+  const backend = await selectBackend(opts.backend, (msg) => write('info', msg), { threads });
   const detail = describeBackend();
-  write('info', `backend: ${detail}`);
+  write('info', `backend: ${detail}; ${threadsLine(threads, await backendThreads())}`);
 
   let finish: (err?: Error) => void = () => {};
   const finished = new Promise<void>((resolve, reject) => {
@@ -108,6 +112,7 @@ export function deviceCommand(program: Command): void {
     .option('--name <name>', 'device name shown on the dashboard (default <hostname>-<pid>)')
     .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(NODE_BACKEND_NAMES))
     .option('--memory-mb <n>', 'memory this device may use for training, MiB (default: all of the machine)', int('--memory-mb', 1))
+    .option('--threads <n>', 'CPU threads for the backend (default: all cores)', parseThreads)
     .action(async (opts: DeviceCommandOptions) => {
       await runDevice(opts);
     });

@@ -7,6 +7,7 @@ import { COORDINATOR_DEFAULTS, START_DEFAULTS } from '../protocol/defaults.js';
 import { parseJobSpec, type JobSpec } from '../protocol/job-spec.js';
 import type { DatasetName } from '../protocol/names.js';
 import { int } from './options.js';
+import { parseThreads, threadsPerDevice } from './threads.js';
 
 interface StartOptions {
   port: number;
@@ -14,6 +15,7 @@ interface StartOptions {
   dataDir: string;
   datasetDir?: string;
   epochs: number;
+  threads?: number;
 }
 
 /**
@@ -64,6 +66,7 @@ export function startCommand(program: Command): void {
     .option('--data-dir <dir>', 'coordinator database and checkpoints', COORDINATOR_DEFAULTS.dataDir)
     .option('--dataset-dir <dir>', 'where data sets are searched (default ~/.cache/contsup/datasets)')
     .option('--epochs <n>', 'epochs of the default job', int('--epochs'), START_DEFAULTS.epochs)
+    .option('--threads <n>', 'CPU threads of each local device (default: the cores divided between the devices)', parseThreads)
     .action(async (opts: StartOptions) => {
       const say = (m: string): void => void process.stdout.write(`${m}\n`);
       // A bad --epochs is refused before anything starts (the data set does not change that).
@@ -71,8 +74,10 @@ export function startCommand(program: Command): void {
       const dataset = await defaultJobDataset(opts.datasetDir, (m) => process.stderr.write(`${m}\n`));
       const c = await startCoordinator({ port: opts.port, dataDir: opts.dataDir, datasetDir: opts.datasetDir });
       const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+      const threads = String(opts.threads ?? threadsPerDevice(opts.devices));
       const devices = Array.from({ length: opts.devices }, (_, i) => {
-        const child = spawn(process.execPath, [cli, 'device', '--url', c.url, '--token', c.joinToken, '--name', `local-${i + 1}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const args = [cli, 'device', '--url', c.url, '--token', c.joinToken, '--name', `local-${i + 1}`, '--threads', threads];
+        const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
         prefixLines(child, `local-${i + 1}`);
         return child;
       });
@@ -83,7 +88,7 @@ export function startCommand(program: Command): void {
       say(`contsup coordinator on ${c.url}`);
       say(`join token:  ${c.joinToken}   (more devices: npx contsup device --url ${c.url} --token ${c.joinToken})`);
       say(`admin token: ${c.adminToken}`);
-      say(`default job: ${job.id} (${spec.model}, K = ${spec.modules}, ${spec.context}, ${dataset}) on ${opts.devices} local devices`);
+      say(`default job: ${job.id} (${spec.model}, K = ${spec.modules}, ${spec.context}, ${dataset}) on ${opts.devices} local devices, ${threads} thread${threads === '1' ? '' : 's'} each`);
       say(`progress:    curl ${c.url}/api/jobs/${job.id}`);
       const stop = (): void => {
         for (const d of devices) d.kill('SIGTERM');

@@ -73,13 +73,27 @@ if (NODE_BACKENDS.some((b, i) => b.name !== NODE_BACKEND_NAMES[i])) throw new Er
 
 let description: string | null = null;
 
+/** What selectBackend may be asked besides the backend's name. */
+export interface SelectBackendOptions {
+  /** CPU threads the backend may use (default: its own choice, all cores for native). wasm and cpu in Node run one. */
+  threads?: number;
+}
+
+/** Threads the current backend computes with: native's ATen thread count, else 1 (wasm in Node and cpu are single-threaded). */
+export async function backendThreads(): Promise<number> {
+  if (tf.getBackend() !== 'native') return 1;
+  return (await import('./native/activate.js')).nativeThreadsInUse();
+}
+
 /**
  * Makes a TensorFlow.js backend current and ready to train: `requested`, or else the
  * fastest that loads (tensorflow-gpu, tensorflow, wasm, cpu), logging one line per
  * backend skipped. Also registers tfjs-core's gradients and, on wasm and cpu, the fast
  * conv gradient kernels. Throws, saying how to fix it, when `requested` cannot load.
  */
-export async function selectBackend(requested?: NodeBackendName, log: (msg: string) => void = () => {}): Promise<NodeBackendName> {
+export async function selectBackend(requested?: NodeBackendName, log: (msg: string) => void = () => {}, options: SelectBackendOptions = {}): Promise<NodeBackendName> {
+  // Only native can honour a thread count; it reads it when it activates.
+  if (options.threads !== undefined) (await import('./native/activate.js')).requestNativeThreads(options.threads);
   const entries: readonly NodeBackendEntry<NodeBackendName>[] = NODE_BACKENDS;
   const choice = await chooseBackend(
     entries,

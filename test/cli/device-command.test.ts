@@ -21,7 +21,7 @@ describe('contsup device', () => {
     const program = new Command();
     deviceCommand(program);
     const cmd = program.commands.find((c) => c.name() === 'device')!;
-    expect(cmd.options.map((o) => o.long)).toEqual(['--url', '--token', '--name', '--backend', '--memory-mb']);
+    expect(cmd.options.map((o) => o.long)).toEqual(['--url', '--token', '--name', '--backend', '--memory-mb', '--threads']);
   });
 
   it('joins with the chosen backend and memory, and leaves cleanly when aborted', async () => {
@@ -35,6 +35,21 @@ describe('contsup device', () => {
     abort.abort();
     await expect(run).resolves.toBeUndefined();
     expect(coord.violations).toEqual([]);
+  });
+
+  it('prints the threads the backend really uses beside the backend', async () => {
+    const lines: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const coord = await coordinator();
+    const abort = new AbortController();
+    const run = runDevice({ url: coord.url, token: 't', backend: 'wasm', threads: 2 }, abort.signal);
+    await coord.waitFor<DeviceJoin>('device:join');
+    abort.abort();
+    await run;
+    expect(lines.join('')).toMatch(/backend: wasm \((no )?SIMD, 1 thread\); threads: 1 in use \(2 requested/);
   });
 
   it('fails with the reason when the coordinator refuses the token', async () => {

@@ -19,3 +19,8 @@ export async function activateAten(): Promise<string> {
   const threads = addon.getThreads();
   return `native (ATen, ${threads} thread${threads === 1 ? '' : 's'})`;
 }
+
+/** ATen's thread count now (after activation). */
+export function nativeThreadsInUse(): number {
+  return registerNativeBackend().getThreads();
+}

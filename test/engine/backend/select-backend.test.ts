@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { measureMatMulRate } from '../../../engine/backend/matmul-rate.js';
 import { hasFastConvGradients } from '../../../engine/backend/fast-conv-grads.js';
 import { hasCoreGradients } from '../../../engine/backend/gradients.js';
-import { describeBackend, selectBackend } from '../../../engine/backend/select-backend.js';
+import { backendThreads, describeBackend, selectBackend } from '../../../engine/backend/select-backend.js';
 
 function installed(pkg: string): boolean {
   try {
@@ -57,6 +57,13 @@ describe('selectBackend', () => {
     expect(tf.getBackend()).toBe('cpu');
     expect(hasFastConvGradients('cpu')).toBe(true);
     expect(describeBackend()).toBe('cpu (pure JavaScript)');
+  });
+
+  it('reports the threads in use, not the threads asked for, on backends that cannot use more', async () => {
+    await selectBackend('wasm', undefined, { threads: 4 });
+    expect(await backendThreads()).toBe(Number(/(\d+) threads?\)$/.exec(describeBackend())![1]));
+    await selectBackend('cpu', undefined, { threads: 4 });
+    expect(await backendThreads()).toBe(1);
   });
 
   it.runIf(noNative)('explains how to fix an explicitly requested tfjs-node', async () => {

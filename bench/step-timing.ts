@@ -1,0 +1,53 @@
+/**
+ * How a benchmark times contsup: one training step of every module of a
+ * network on one prepared batch, through the same StageRunner the trainer and
+ * the devices use. Shared by step-bench and native-bench.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { generateSynthetic } from '../engine/data/synthetic.js';
+import { DEFAULT_MODEL_CONFIG } from '../engine/model/config.js';
+import { GllNetwork } from '../engine/model/network.js';
+import type { ResNetName } from '../engine/model/backbone.js';
+import { disposePrepared, prepareBatch, type PreparedBatch } from '../engine/train/batches.js';
+import { StageRunner } from '../engine/train/stage-runner.js';
+
+export interface StepBench {
+  net: GllNetwork;
+  runner: StageRunner;
+  batch: PreparedBatch;
+  /** One training step of every module; with `profile`, refreshes runner.peakBytes. */
+  step(profile: boolean): Promise<void>;
+  dispose(): void;
+}
+
+/** A network of `modules` modules (context `context`) and one synthetic batch of `batchSize` images. */
+export function makeStepBench(modules: number, context: string, batchSize: number, model: ResNetName = 'resnet32'): StepBench {
+  const data = generateSynthetic({ seed: 1, trainCount: batchSize, testCount: 2 });
+  const net = new GllNetwork({ ...DEFAULT_MODEL_CONFIG, model, modules, context });
+  const runner = new StageRunner(net, 0, modules - 1);
+  const batch = prepareBatch(net, data.train.images, data.train.labels, [32, 32, 3], data.preprocess);
+  const step = async (profile: boolean): Promise<void> => {
+    const { output } = await runner.train(batch.input, batch.labels, batch.target, 0.01, profile);
+    // The output aliases the input's image, which the next step reuses: free only what is new.
+    const reused = new Set<tf.Tensor | null>([batch.input.h, batch.input.image, ...batch.input.history]);
+    tf.dispose([output.h, output.image, ...output.history].filter((t): t is tf.Tensor4D => t !== null && !reused.has(t)));
+  };
+  return {
+    net,
+    runner,
+    batch,
+    step,
+    dispose: () => {
+      disposePrepared(batch);
+      runner.dispose();
+      net.dispose();
+    },
+  };
+}
+
+/** Mean milliseconds of one step over `steps` unprofiled steps. */
+export async function timeSteps(bench: StepBench, steps: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await bench.step(false);
+  return (performance.now() - t0) / steps;
+}
