@@ -20,22 +20,25 @@ const JOIN = 'join-secret';
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
 let coordinator: { url: string; port: number; child: Child };
+let dataDir = '';
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'contsup-ingress-'));
+  dataDir = mkdtempSync(join(tmpdir(), 'contsup-ingress-'));
   const child = spawnCli('coordinator', [
     'coordinator', '--port', '0', '--host', '127.0.0.1', '--join-token', JOIN, '--admin-token', ADMIN,
     '--data-dir', dataDir, '--join-window-ms', String(JOIN_WINDOW_MS),
   ]);
+  // The coordinator serves every test of this file: keep it out of the per-test cleanups, stop it in afterAll.
+  cleanups.splice(0);
+  coordinator = { url: '', port: 0, child };
   const url = await waitFor(() => /contsup coordinator on (http:\/\/[^\s]+)/.exec(child.output())?.[1], 'the coordinator banner', 30_000);
   coordinator = { url, port: Number(new URL(url).port), child };
-  // beforeAll's cleanups must outlive each test's runCleanups: take them out of the shared list.
-  const mine = cleanups.splice(0);
-  afterAll(async () => {
-    for (const undo of mine.reverse()) await undo();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
 }, 40_000);
+
+afterAll(async () => {
+  await coordinator?.child.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 // Sockets and devices a test opened are closed after it; the coordinator stays for the file.
 afterEach(runCleanups);
@@ -82,8 +85,9 @@ async function rawConnected(): Promise<{ ws: WebSocket; frames: unknown[]; close
   ws.on('message', (data, isBinary) => {
     if (!isBinary) {
       // Engine.IO open ("0{...}"): now open the namespace with a CONNECT packet.
-      if (String(data).startsWith('0')) ws.send(packr.pack({ type: 0, nsp: '/' }));
-      if (String(data) === '2') ws.send('3');
+      const text = (data as Buffer).toString('utf8');
+      if (text.startsWith('0')) ws.send(packr.pack({ type: 0, nsp: '/' }));
+      if (text === '2') ws.send('3');
       return;
     }
     const packet = packr.unpack(data as Buffer) as { type: number };
