@@ -14,7 +14,8 @@ import { spawnCli, type Child } from './processes.js';
  * each must be refused while the coordinator keeps answering REST.
  */
 
-const JOIN_WINDOW_MS = 2000;
+// Longer than the bomb takes to arrive on a loaded machine, so that test sees its own refusal, not the window's.
+const JOIN_WINDOW_MS = 6000;
 const ADMIN = 'admin-secret';
 const JOIN = 'join-secret';
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -145,7 +146,7 @@ describe('a real coordinator under hostile input', () => {
     expect(elapsed).toBeLessThan(JOIN_WINDOW_MS + 8000);
     for (const [error] of results) {
       expect(error.code).toBe('join-timeout');
-      expect(error.message).toMatch(/within 2000 ms/);
+      expect(error.message).toContain(`within ${JOIN_WINDOW_MS} ms`);
     }
     expect(device.socket.connected).toBe(true);
     expect(dashboard.connected).toBe(true);
