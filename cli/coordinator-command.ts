@@ -2,6 +2,7 @@ import { networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import { startCoordinator, type CoordinatorHandle } from '../server/main.js';
 import { COORDINATOR_DEFAULTS } from '../protocol/defaults.js';
+import { INGRESS_LIMITS } from '../protocol/ingress-limits.js';
 import { int } from './options.js';
 
 interface CoordinatorCommandOptions {
@@ -12,6 +13,7 @@ interface CoordinatorCommandOptions {
   adminToken?: string;
   maxMessageMib: number;
   datasetDir?: string;
+  joinWindowMs: number;
 }
 
 /** Addresses other machines can reach this one at, for the printed device command. */
@@ -43,6 +45,7 @@ export function coordinatorCommand(program: Command): Command {
     .option('--join-token <t>', 'token devices join with (default: random)')
     .option('--admin-token <t>', 'bearer token for REST mutations (default: random)')
     .option('--max-message-mib <n>', 'largest message a device may send, MiB', int('--max-message-mib', 1, 4096), COORDINATOR_DEFAULTS.maxMessageMib)
+    .option('--join-window-ms <n>', 'close connections that have not joined (or subscribed) within this', int('--join-window-ms', 100, 600_000), INGRESS_LIMITS.joinWindowMs)
     .option('--dataset-dir <dir>', 'where data sets are searched and downloaded (default ~/.cache/contsup/datasets)')
     .action(async (opts: CoordinatorCommandOptions) => {
       const c = await startCoordinator({
@@ -53,6 +56,7 @@ export function coordinatorCommand(program: Command): Command {
         adminToken: opts.adminToken,
         maxMessageBytes: opts.maxMessageMib * 1024 * 1024,
         datasetDir: opts.datasetDir,
+        joinWindowMs: opts.joinWindowMs,
       });
       printBanner(c, opts.host);
       const stop = (): void => {

@@ -9,6 +9,8 @@ export const PROTOCOL_ERROR_CODES = [
   'version',
   'not-assigned',
   'bad-batch',
+  'join-timeout',
+  'rate-limit',
 ] as const;
 
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];

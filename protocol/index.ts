@@ -2,6 +2,8 @@ export * from './version.js';
 export * from './errors.js';
 export * from './float16.js';
 export * from './tensor-frame.js';
+export * from './msgpack-scan.js';
+export * from './ingress-limits.js';
 export * from './parser.js';
 export * from './events.js';
 export * from './names.js';

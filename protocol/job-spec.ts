@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { JOB_DEFAULTS } from './defaults.js';
-import { CONTEXT_PATTERN, DATASET_NAMES, HEAD_NAMES, LOSS_NAMES, MODEL_NAMES, PARTITION_KINDS, WIRE_DTYPES, type ModelName } from './names.js';
+import { CONTEXT_PATTERN, parseContext, DATASET_NAMES, HEAD_NAMES, LOSS_NAMES, MODEL_NAMES, PARTITION_KINDS, WIRE_DTYPES, type ModelName } from './names.js';
 import { parseOrThrow } from './schema-errors.js';
 import { MAX_MODULES } from './schema-common.js';
 
@@ -13,6 +13,22 @@ export function maxModulesFor(model: ModelName): number {
   return Math.min(MAX_MODULES, (depth - 2) / 2 + 1);
 }
 
+/**
+ * Upper bounds of the job spec's open-ended fields (docs/runtime.md, Limits):
+ * generous for any real run, small enough that no field makes the
+ * coordinator loop, allocate or wait without end.
+ */
+export const JOB_SPEC_LIMITS = {
+  epochs: 10_000,
+  batchSize: 4096,
+  lr: 100,
+  /** Examples per split; the data set itself may have fewer (the smaller count is used). */
+  limitExamples: 10_000_000,
+  checkpointEvery: 10_000_000,
+  /** One stage per device, and a job has at most MAX_MODULES stages. */
+  minDevices: MAX_MODULES,
+} as const;
+
 const jobSpecShape = {
   model: z.enum(MODEL_NAMES),
   modules: z.int().min(1).max(MAX_MODULES),
@@ -21,24 +37,33 @@ const jobSpecShape = {
   head: z.enum(HEAD_NAMES),
   decoder: z.boolean(),
   dataset: z.enum(DATASET_NAMES),
-  epochs: z.int().min(1),
+  epochs: z.int().min(1).max(JOB_SPEC_LIMITS.epochs),
   // Batches of fewer than 2 images are dropped (BatchNorm needs 2), so 1 would train nothing.
-  batchSize: z.int().min(2).max(4096),
-  lr: z.number().gt(0),
-  limitTrain: z.int().min(2).optional(),
-  limitTest: z.int().min(1).optional(),
+  batchSize: z.int().min(2).max(JOB_SPEC_LIMITS.batchSize),
+  lr: z.number().gt(0).max(JOB_SPEC_LIMITS.lr),
+  limitTrain: z.int().min(2).max(JOB_SPEC_LIMITS.limitExamples).optional(),
+  limitTest: z.int().min(1).max(JOB_SPEC_LIMITS.limitExamples).optional(),
   wire: z.enum(WIRE_DTYPES),
-  minDevices: z.int().min(1),
+  minDevices: z.int().min(1).max(JOB_SPEC_LIMITS.minDevices),
+  /** Any safe integer (z.int() refuses the rest). */
   seed: z.int(),
   /** Global steps between checkpoints; 0 = only at the end of each epoch. */
-  checkpointEvery: z.int().min(0),
+  checkpointEvery: z.int().min(0).max(JOB_SPEC_LIMITS.checkpointEvery),
   partition: z.enum(PARTITION_KINDS),
 };
 
-function checkModulesFitModel(spec: { model: ModelName; modules: number }, ctx: z.RefinementCtx): void {
+function checkModulesFitModel(spec: { model: ModelName; modules: number; context: string }, ctx: z.RefinementCtx): void {
   const max = maxModulesFor(spec.model);
   if (spec.modules > max) {
     ctx.addIssue({ code: 'custom', path: ['modules'], message: `${spec.model} can be cut into at most ${max} modules, got ${spec.modules}` });
+  }
+  // R<n> supplies the n previous module inputs: more than the job has modules is never useful,
+  // and an unbounded n (R99999999999999999999) would size per-batch history without end.
+  // Refinements also run when a field failed: a context the pattern refused is reported already.
+  if (typeof spec.context !== 'string' || !CONTEXT_PATTERN.test(spec.context)) return;
+  const recent = parseContext(spec.context).recent;
+  if (recent > spec.modules) {
+    ctx.addIssue({ code: 'custom', path: ['context'], message: `R<n> needs n <= modules (${spec.modules}), got n = ${spec.context.slice(1).replace(/E$/, '')}` });
   }
 }
 

@@ -1,6 +1,7 @@
 import { Emitter } from '@socket.io/component-emitter';
 import { Packr, Unpackr, type Options } from 'msgpackr';
 import { ProtocolError } from './errors.js';
+import { scanMsgpack, type FrameLimits } from './msgpack-scan.js';
 
 /**
  * Socket.IO packet types this parser carries. BINARY_EVENT/BINARY_ACK (5, 6)
@@ -128,13 +129,48 @@ function toBytes(chunk: unknown): Uint8Array {
 }
 
 /**
- * Decodes one binary message per packet and emits 'decoded'. Throws on
+ * What a Decoder accepts unless told otherwise: a peer that is trusted with
+ * big frames (a device reading the coordinator's), yet still no frame that
+ * announces more values or nesting than any message of this protocol has.
+ */
+export const TRUSTED_PEER_LIMITS: FrameLimits = {
+  frameBytes: 2 ** 32,
+  elements: 1_000_000,
+  depth: 32,
+  stringBytes: 2 ** 32,
+  binBytes: 2 ** 32,
+};
+
+/**
+ * Decodes one binary message per packet and emits 'decoded'. Every frame is
+ * first scanned against the decoder's FrameLimits (msgpack-scan.ts), so a
+ * frame over a limit is refused before a single value is built. Throws on
  * anything else; Socket.IO then closes that one connection, which is the
- * intended answer to garbage.
+ * intended answer to garbage. One Decoder serves one connection, so its
+ * limits are that connection's (a server raises them once a peer is trusted).
  */
 export class Decoder extends Emitter<Record<never, never>, Record<never, never>, DecoderReservedEvents> {
+  private limits: FrameLimits;
+  /** Called with each frame's size before it is scanned (rate caps); throws ProtocolError to refuse it. */
+  admit: ((frameBytes: number) => void) | undefined;
+
+  constructor(limits: FrameLimits = TRUSTED_PEER_LIMITS) {
+    super();
+    this.limits = limits;
+  }
+
+  get frameLimits(): FrameLimits {
+    return this.limits;
+  }
+
+  setLimits(limits: FrameLimits): void {
+    this.limits = limits;
+  }
+
   add(chunk: unknown): void {
     const bytes = toBytes(chunk);
+    this.admit?.(bytes.byteLength);
+    scanMsgpack(bytes, this.limits);
     let value: unknown;
     try {
       value = unpackr.unpack(bytes);
@@ -146,6 +182,16 @@ export class Decoder extends Emitter<Record<never, never>, Record<never, never>,
 
   /** Nothing to release: a packet never spans messages, so no partial state is kept. */
   destroy(): void {}
+}
+
+/** A parser whose decoders start at `limits` (e.g. a server's limits for peers that have not joined). */
+export function parserWithLimits(limits: FrameLimits): { Encoder: typeof Encoder; Decoder: typeof Decoder } {
+  class LimitedDecoder extends Decoder {
+    constructor() {
+      super(limits);
+    }
+  }
+  return { Encoder, Decoder: LimitedDecoder };
 }
 
 /** Pass as `{ parser }` to socket.io's Server and to socket.io-client's io(). */

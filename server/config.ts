@@ -20,6 +20,8 @@ export interface CoordinatorConfig {
    * would not fit are refused when they are prepared.
    */
   maxMessageBytes: number;
+  /** A connection that has neither joined nor subscribed within this is closed (docs/runtime.md, Limits). */
+  joinWindowMs: number;
   /** Where real data sets are searched and downloaded (default: the loader's cache). */
   datasetDir?: string;
   /** Fraction of a device's matMul benchmark speed that training reaches (planner). */

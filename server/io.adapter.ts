@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions } from 'socket.io';
-import { parser } from '../protocol/index.js';
+import { INGRESS_LIMITS, parserWithLimits } from '../protocol/index.js';
 
 type NestIoServer = ReturnType<IoAdapter['createIOServer']>;
 type NestIoOptions = Parameters<IoAdapter['createIOServer']>[1];
@@ -27,7 +27,8 @@ export class ContsupIoAdapter extends IoAdapter {
   override createIOServer(port: number, options?: NestIoOptions): NestIoServer {
     const opts: Partial<ServerOptions> = {
       ...(options as Partial<ServerOptions> | undefined),
-      parser,
+      // Every connection starts with the pre-join frame limits; DeviceGateway raises them once a device joined.
+      parser: parserWithLimits(INGRESS_LIMITS.preJoin),
       transports: ['websocket'],
       perMessageDeflate: false,
       maxHttpBufferSize: this.maxMessageBytes,

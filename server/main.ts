@@ -6,6 +6,7 @@ import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import type { Server as HttpServer } from 'node:http';
+import { INGRESS_LIMITS } from '../protocol/index.js';
 import { AppModule } from './app.module.js';
 import {
   DEFAULT_CREDITS,
@@ -14,6 +15,7 @@ import {
   DEFAULT_PLAN_EFFICIENCY,
   type CoordinatorConfig,
 } from './config.js';
+import { requireJsonBody } from './common/json-body.middleware.js';
 import { serveWebApp } from './dashboard/static.assets.js';
 import { ContsupIoAdapter } from './io.adapter.js';
 import { CheckpointStore } from './storage/checkpoint.store.js';
@@ -36,6 +38,8 @@ export interface CoordinatorOptions {
   heartbeatMs?: number;
   /** Inputs in flight per stage, default 2. */
   credits?: number;
+  /** Connections must join (or subscribe) within this, default 5000 ms. */
+  joinWindowMs?: number;
   /** Where real data sets are read/downloaded (default ~/.cache/contsup/datasets). */
   datasetDir?: string;
   /** Built front end (dashboard at /, device page at /device); default dist/web. */
@@ -76,6 +80,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     heartbeatMs: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     credits: opts.credits ?? DEFAULT_CREDITS,
     maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    joinWindowMs: opts.joinWindowMs ?? INGRESS_LIMITS.joinWindowMs,
     datasetDir: opts.datasetDir,
     planEfficiency: DEFAULT_PLAN_EFFICIENCY,
     log,
@@ -91,6 +96,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       // Keep-alive HTTP clients would otherwise hold close() open for seconds.
       forceCloseConnections: true,
     });
+    app.use('/api', requireJsonBody);
     app.useWebSocketAdapter(new ContsupIoAdapter(app, config.maxMessageBytes));
     serveWebApp(app, { dir: opts.webDir, log });
     await app.listen(opts.port, host);

@@ -21,7 +21,7 @@ import { readStl10Pair, STL10_FILES } from './readers/stl10.js';
 import { readSvhnFile } from './readers/svhn.js';
 import type { DatasetSource, RealDatasetName, RemoteFile } from './sources.js';
 import { DATASET_SOURCES } from './sources.js';
-import { generateSynthetic } from './synthetic.js';
+import { generateSyntheticChunked } from './synthetic.js';
 import { extractTarGz } from './tar.js';
 
 export interface LoadDatasetOptions {
@@ -141,7 +141,7 @@ function limited(set: ImageSet, limit: number | undefined): ImageSet {
 /** Loads a data set; see LoadDatasetOptions. Throws DatasetFileError / DatasetUnavailableError. */
 export async function loadDataset(name: DatasetName, opts: LoadDatasetOptions = {}): Promise<Dataset> {
   if (name === 'synthetic') {
-    return generateSynthetic({ seed: opts.seed ?? 0, trainCount: opts.limitTrain ?? SYNTHETIC_TRAIN, testCount: opts.limitTest ?? SYNTHETIC_TEST });
+    return generateSyntheticChunked({ seed: opts.seed ?? 0, trainCount: opts.limitTrain ?? SYNTHETIC_TRAIN, testCount: opts.limitTest ?? SYNTHETIC_TEST });
   }
   const source = DATASET_SOURCES[name];
   if (!source) throw new RangeError(`unknown data set '${String(name)}'`);

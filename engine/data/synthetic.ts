@@ -100,21 +100,34 @@ function writeSample(out: Uint8Array, offset: number, label: number, rand: () =>
   }
 }
 
-function generateSplit(seed: number, split: number, count: number): ImageSet {
+function checkCount(count: number): void {
   if (!Number.isInteger(count) || count < 0) {
     throw new RangeError(`generateSynthetic: sample counts must be non-negative integers, got ${count}`);
   }
-  const size = SIZE * SIZE * CHANNELS;
-  const images = new Uint8Array(count * size);
-  const labels = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
+}
+
+const SAMPLE_BYTES = SIZE * SIZE * CHANNELS;
+
+function emptySplit(count: number): ImageSet {
+  return { images: new Uint8Array(count * SAMPLE_BYTES), labels: new Uint8Array(count), count, height: SIZE, width: SIZE, channels: CHANNELS };
+}
+
+/** Writes samples [from, to) of a split. */
+function fillSplit(set: ImageSet, seed: number, split: number, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
     // Labels cycle 0..9 so any prefix (see subset()) is class-balanced.
     const label = i % NUM_CLASSES;
-    labels[i] = label;
+    set.labels[i] = label;
     // One stream per sample: sample i is the same whatever the split's size.
-    writeSample(images, i * size, label, mulberry32(hashSeed(seed, split, i)));
+    writeSample(set.images, i * SAMPLE_BYTES, label, mulberry32(hashSeed(seed, split, i)));
   }
-  return { images, labels, count, height: SIZE, width: SIZE, channels: CHANNELS };
+}
+
+function generateSplit(seed: number, split: number, count: number): ImageSet {
+  checkCount(count);
+  const set = emptySplit(count);
+  fillSplit(set, seed, split, 0, count);
+  return set;
 }
 
 /** Builds the synthetic set; same seed => identical bytes everywhere. */
@@ -126,4 +139,30 @@ export function generateSynthetic(opts: SyntheticOptions): Dataset {
     test: generateSplit(opts.seed, 2, opts.testCount),
     preprocess: preprocessFor('synthetic'),
   };
+}
+
+/** Samples written between two yields: ~5 ms of work, so a server keeps answering while a big set is built. */
+const SAMPLES_PER_CHUNK = 64;
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function generateSplitChunked(seed: number, split: number, count: number): Promise<ImageSet> {
+  checkCount(count);
+  const set = emptySplit(count);
+  for (let from = 0; from < count; from += SAMPLES_PER_CHUNK) {
+    fillSplit(set, seed, split, from, Math.min(count, from + SAMPLES_PER_CHUNK));
+    await yieldToEventLoop();
+  }
+  return set;
+}
+
+/**
+ * generateSynthetic's bytes, built in chunks that yield to the event loop
+ * between them: a coordinator preparing a 200,000-image set keeps answering
+ * requests and devices meanwhile.
+ */
+export async function generateSyntheticChunked(opts: SyntheticOptions): Promise<Dataset> {
+  const train = await generateSplitChunked(opts.seed, 1, opts.trainCount);
+  const test = await generateSplitChunked(opts.seed, 2, opts.testCount);
+  return { name: 'synthetic', numClasses: NUM_CLASSES, train, test, preprocess: preprocessFor('synthetic') };
 }

@@ -131,7 +131,8 @@ export function shapeContract(config: ModelConfig): ShapeContract {
     const usesImage = m > 0 && mode.image;
     const contextSources: number[] = [];
     // Sources before the network's start do not exist; in RnE the image reaches a cut through E only.
-    for (let back = 1; m > 0 && back <= mode.recent; back++) {
+    // Bounded by m as well: a loop to n alone spun for ever on R99999999999999999999 (issue 11).
+    for (let back = 1; m > 0 && back <= Math.min(mode.recent, m); back++) {
       const src = m - back;
       if (src < 0 || (src === 0 && mode.image)) continue;
       contextSources.push(src);

@@ -1,7 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { WebSocketGateway, type OnGatewayConnection, type OnGatewayDisconnect } from '@nestjs/websockets';
+import type { Socket } from 'socket.io';
 import {
   DASHBOARD_EVENTS,
+  DASHBOARD_ROOM,
   DEVICE_TO_SERVER_EVENTS,
   EVENTS,
   ProtocolError,
@@ -14,6 +16,7 @@ import { refuse } from '../common/socket-refusal.js';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config.js';
 import { PipelineService, type StageEvent } from '../pipeline/pipeline.service.js';
 import { DevicesService, type DeviceSocket } from './devices.service.js';
+import { IngressGuard } from './ingress.guard.js';
 
 const KNOWN_EVENTS: readonly string[] = [...DEVICE_TO_SERVER_EVENTS, DASHBOARD_EVENTS.subscribe];
 /** Control messages are small; outputs and checkpoints get per-stage limits in the runner. */
@@ -28,13 +31,29 @@ const BULK_EVENTS = new Set<string>([EVENTS.stageOutput, EVENTS.stageCheckpoint]
  */
 @WebSocketGateway()
 export class DeviceGateway implements OnGatewayConnection, OnGatewayDisconnect {
+  private readonly ingress: IngressGuard;
+  private readonly detach = new WeakMap<DeviceSocket, () => void>();
+
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(DevicesService) private readonly devices: DevicesService,
     @Inject(PipelineService) private readonly pipeline: PipelineService,
-  ) {}
+  ) {
+    this.ingress = new IngressGuard(config.maxMessageBytes, config.joinWindowMs);
+  }
 
   handleConnection(socket: DeviceSocket): void {
+    // A frame the decoder refused (over a limit, over a rate, not msgpack) arrives here just before
+    // socket.io closes the connection: tell the peer why; the close flushes it first.
+    socket.on('error', (err: unknown) => this.refuse(socket, err, 'frame', undefined));
+    const settled = (): boolean => this.devices.joined(socket) || (socket as Socket).rooms.has(DASHBOARD_ROOM);
+    this.detach.set(
+      socket,
+      this.ingress.attach(socket, settled, (err) => {
+        this.refuse(socket, err, EVENTS.deviceJoin, undefined);
+        socket.disconnect(true);
+      }),
+    );
     // socket.io runs onAny listeners synchronously as each packet arrives, but
     // named-event handlers a tick later, and drops those once the socket has
     // disconnected: a device's last answers before it leaves would be lost.
@@ -42,13 +61,17 @@ export class DeviceGateway implements OnGatewayConnection, OnGatewayDisconnect {
   }
 
   handleDisconnect(socket: DeviceSocket): void {
+    this.detach.get(socket)?.();
     this.devices.disconnected(socket, 'socket closed');
   }
 
   private route(socket: DeviceSocket, event: unknown, payload: unknown): void {
     switch (event) {
       case EVENTS.deviceJoin:
-        return this.handle(socket, event, payload, (msg) => this.devices.join(socket, msg));
+        return this.handle(socket, event, payload, (msg) => {
+          this.devices.join(socket, msg);
+          if (this.devices.joined(socket)) this.ingress.trust(socket);
+        });
       case EVENTS.deviceHeartbeat:
         return this.handle(socket, event, payload, () => void this.devices.requireDevice(socket, event));
       case EVENTS.netProbeAck:

@@ -108,6 +108,12 @@ export class DevicesService implements OnModuleDestroy {
     return id;
   }
 
+  /** Whether this connection joined as a device (and is not lost). */
+  joined(socket: DeviceSocket): boolean {
+    const id = this.bySocket.get(socket);
+    return id !== undefined && this.devices.get(id)?.status !== 'lost';
+  }
+
   /** Any message from a device shows it is alive. */
   touch(socket: DeviceSocket): void {
     const id = this.bySocket.get(socket);

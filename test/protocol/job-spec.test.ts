@@ -53,7 +53,8 @@ describe('JobSpec', () => {
   });
 
   it('accepts exactly the context modes R0, E, R<n>, R<n>E', () => {
-    for (const context of ['R0', 'E', 'R1', 'R2', 'R16', 'R1E', 'R8E']) expect(parseJobSpec({ context }).context).toBe(context);
+    for (const context of ['R0', 'E', 'R1', 'R2', 'R4', 'R1E', 'R4E']) expect(parseJobSpec({ context }).context).toBe(context);
+    expect(parseJobSpec({ modules: 16, context: 'R16' }).context).toBe('R16');
     for (const context of ['R0E', 'Rn', 'RnE', 'R01', 'e', 'R', 'ER1', ' E', 'R1E ']) {
       expect(() => parseJobSpec({ context }), context).toThrow(/context: must be/);
     }
@@ -77,6 +78,24 @@ describe('JobSpec', () => {
     expect(maxModulesFor('resnet110')).toBe(55);
     expect(message({ model: 'resnet32', modules: 17 })).toContain('modules: resnet32 can be cut into at most 16 modules, got 17');
     expect(parseJobSpec({ model: 'resnet110', modules: 55 }).modules).toBe(55);
+  });
+
+  it('bounds n of R<n> by the module count, naming the limit, however long the number', () => {
+    expect(message({ modules: 4, context: 'R5' })).toContain('context: R<n> needs n <= modules (4), got n = 5');
+    expect(message({ context: 'R99999999999999999999' })).toContain('needs n <= modules (4), got n = 99999999999999999999');
+    expect(message({ modules: 8, context: `R${'9'.repeat(5000)}E` })).toContain('needs n <= modules (8)');
+  });
+
+  it('caps every open-ended field with a message naming the cap', () => {
+    expect(message({ limitTrain: 10_000_001 })).toContain('limitTrain: value must be <= 10000000');
+    expect(message({ limitTest: 1e9 })).toContain('limitTest: value must be <= 10000000');
+    expect(message({ epochs: 10_001 })).toContain('epochs: value must be <= 10000');
+    expect(message({ lr: 101 })).toContain('lr: value must be <= 100');
+    expect(message({ lr: Number.POSITIVE_INFINITY })).toContain('lr');
+    expect(message({ seed: 2 ** 60 })).toContain('seed');
+    expect(message({ checkpointEvery: 1e12 })).toContain('checkpointEvery: value must be <= 10000000');
+    expect(message({ minDevices: 65 })).toContain('minDevices: value must be <= 64');
+    expect(parseJobSpec({ limitTrain: 10_000_000, epochs: 10_000, lr: 100, minDevices: 64 })).toMatchObject({ limitTrain: 10_000_000 });
   });
 
   it('refuses non-object input', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateSynthetic } from '../../../engine/data/synthetic.js';
+import { generateSynthetic, generateSyntheticChunked } from '../../../engine/data/synthetic.js';
 import { PREPROCESS } from '../../../engine/data/dataset.js';
 
 describe('generateSynthetic', () => {
@@ -92,5 +92,21 @@ describe('generateSynthetic', () => {
 
   it('rejects a negative count', () => {
     expect(() => generateSynthetic({ seed: 1, trainCount: -1, testCount: 0 })).toThrow(/non-negative/);
+  });
+});
+
+describe('generateSyntheticChunked', () => {
+  it('builds the same bytes as generateSynthetic while yielding to the event loop', async () => {
+    const opts = { seed: 9, trainCount: 300, testCount: 70 };
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const chunked = await generateSyntheticChunked(opts);
+    clearInterval(timer);
+    const sync = generateSynthetic(opts);
+    expect(Buffer.from(chunked.train.images).equals(Buffer.from(sync.train.images))).toBe(true);
+    expect(Buffer.from(chunked.test.images).equals(Buffer.from(sync.test.images))).toBe(true);
+    expect(Array.from(chunked.train.labels)).toEqual(Array.from(sync.train.labels));
+    expect(chunked.train.count).toBe(300);
+    expect(ticks).toBeGreaterThan(0);
   });
 });

@@ -159,3 +159,14 @@ describe('shape contract', () => {
     expect(() => cutAfter(shapeContract(DEFAULT_MODEL_CONFIG), 4, 'float32')).toThrow(/module 4 does not exist/);
   });
 });
+
+describe('shape contract under a huge R<n>', () => {
+  it('stops looking for sources at the network start, so R99999999999999999999 costs what R<K> does', () => {
+    const config: ModelConfig = { ...DEFAULT_MODEL_CONFIG, model: 'resnet20', modules: 4, context: 'R99999999999999999999' };
+    const t0 = performance.now();
+    const huge = shapeContract(config);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    const bounded = shapeContract({ ...config, context: 'R4' });
+    expect(huge.modules.map((m) => m.contextSources)).toEqual(bounded.modules.map((m) => m.contextSources));
+  });
+});
