@@ -2,6 +2,7 @@ import { networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import { startCoordinator, type CoordinatorHandle } from '../server/main.js';
 import { COORDINATOR_DEFAULTS } from '../protocol/defaults.js';
+import { DEFAULT_DEADLINE_CAP_MS, DEFAULT_DEADLINE_FLOOR_MS } from '../server/config.js';
 import { int } from './options.js';
 
 interface CoordinatorCommandOptions {
@@ -12,6 +13,8 @@ interface CoordinatorCommandOptions {
   adminToken?: string;
   maxMessageMib: number;
   datasetDir?: string;
+  deadlineFloorMs: number;
+  deadlineCapMs: number;
 }
 
 /** Addresses other machines can reach this one at, for the printed device command. */
@@ -44,6 +47,8 @@ export function coordinatorCommand(program: Command): Command {
     .option('--admin-token <t>', 'bearer token for REST mutations (default: random)')
     .option('--max-message-mib <n>', 'largest message a device may send, MiB', int('--max-message-mib', 1, 4096), COORDINATOR_DEFAULTS.maxMessageMib)
     .option('--dataset-dir <dir>', 'where data sets are searched and downloaded (default ~/.cache/contsup/datasets)')
+    .option('--deadline-floor-ms <n>', 'shortest time a stage gets to answer a batch before it misses its deadline, ms', int('--deadline-floor-ms', 1), DEFAULT_DEADLINE_FLOOR_MS)
+    .option('--deadline-cap-ms <n>', 'longest time a stage gets to answer a batch, ms', int('--deadline-cap-ms', 1), DEFAULT_DEADLINE_CAP_MS)
     .action(async (opts: CoordinatorCommandOptions) => {
       const c = await startCoordinator({
         port: opts.port,
@@ -53,6 +58,8 @@ export function coordinatorCommand(program: Command): Command {
         adminToken: opts.adminToken,
         maxMessageBytes: opts.maxMessageMib * 1024 * 1024,
         datasetDir: opts.datasetDir,
+        deadlineFloorMs: opts.deadlineFloorMs,
+        deadlineCapMs: opts.deadlineCapMs,
       });
       printBanner(c, opts.host);
       const stop = (): void => {

@@ -9,6 +9,8 @@ import type { Server as HttpServer } from 'node:http';
 import { AppModule } from './app.module.js';
 import {
   DEFAULT_CREDITS,
+  DEFAULT_DEADLINE_CAP_MS,
+  DEFAULT_DEADLINE_FLOOR_MS,
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_PLAN_EFFICIENCY,
@@ -36,6 +38,10 @@ export interface CoordinatorOptions {
   heartbeatMs?: number;
   /** Inputs in flight per stage, default 2. */
   credits?: number;
+  /** Shortest per-batch deadline at a stage, default 10 s (docs/runtime.md, deadlines). */
+  deadlineFloorMs?: number;
+  /** Longest per-batch deadline at a stage, default 10 min. */
+  deadlineCapMs?: number;
   /** Where real data sets are read/downloaded (default ~/.cache/contsup/datasets). */
   datasetDir?: string;
   /** Built front end (dashboard at /, device page at /device); default dist/web. */
@@ -78,6 +84,8 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     datasetDir: opts.datasetDir,
     planEfficiency: DEFAULT_PLAN_EFFICIENCY,
+    deadlineFloorMs: opts.deadlineFloorMs ?? DEFAULT_DEADLINE_FLOOR_MS,
+    deadlineCapMs: Math.max(opts.deadlineCapMs ?? DEFAULT_DEADLINE_CAP_MS, opts.deadlineFloorMs ?? DEFAULT_DEADLINE_FLOOR_MS),
     log,
   };
   mkdirSync(config.dataDir, { recursive: true });

@@ -1,6 +1,7 @@
-import { EVENTS, type JobSpec, type JobStatus, type PlanEntry, type ServerToDevicePayloads } from '../../protocol/index.js';
+import { EVENTS, type JobEvent, type JobSpec, type JobStatus, type PlanEntry, type ServerToDevicePayloads } from '../../protocol/index.js';
 import type { PlannedStage } from '../planner/planner.js';
 import { FINISHED_STATUSES } from '../storage/metrics.store.js';
+import { overdue, type StageFault } from './deadlines.js';
 import { FeedCursor } from './feed-cursor.js';
 import { Feeder } from './feeder.js';
 import { buildJobModel, imageShape, largestInboundBytes, outputBytesPerBatch, outputExpectation, type JobModel } from './job-model.js';
@@ -9,6 +10,8 @@ import { StageState } from './stage-state.js';
 
 /** How long a finished job waits for its last checkpoints before it is done anyway. */
 const FINAL_CHECKPOINT_WAIT_MS = 30_000;
+/** Events a job keeps for its view. */
+const MAX_EVENTS = 100;
 
 /** What the lifecycle asks of flow control (FlowControl). */
 export interface Traffic {
@@ -38,7 +41,10 @@ export class JobLifecycle {
   cursor: FeedCursor | null = null;
   /** Training and evaluation are over; the last checkpoints are awaited. */
   finishing = false;
+  /** Faults and recoveries, for the job's view (the last MAX_EVENTS). */
+  readonly events: JobEvent[] = [];
   private finishTimer: NodeJS.Timeout | null = null;
+  private deadlineTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly id: string,
@@ -96,6 +102,35 @@ export class JobLifecycle {
     this.waitingFor = 'stages to report ready';
     this.savePlan();
     for (const st of this.stages) this.sendAssign(st, undefined, 0);
+    const every = Math.min(1000, Math.max(50, this.deps.config.deadlineFloorMs / 4));
+    this.deadlineTimer = setInterval(() => this.checkDeadlines(), every);
+    this.deadlineTimer.unref();
+  }
+
+  /** Records an event in the job's view and the log. */
+  note(code: string, st: { index: number; deviceId: string } | null, message: string): void {
+    this.events.push({ at: Date.now(), code, stage: st?.index ?? null, deviceId: st?.deviceId ?? null, message });
+    if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+    this.deps.config.log(`job ${this.id}: ${message}${st ? ` (device ${st.deviceId})` : ''}`);
+  }
+
+  /**
+   * Gives up on a stage's device (deadlines missed, answers refused): the
+   * device is told why and dropped, which pauses the job until the stage is
+   * re-assigned (deviceLost, by way of the device service).
+   */
+  giveUp(st: StageState, fault: StageFault): void {
+    if (this.finished || st.lost) return;
+    this.note(fault.code, st, fault.message);
+    this.deps.dropDevice(st.deviceId, fault.code, fault.message);
+  }
+
+  private checkDeadlines(): void {
+    if (!this.feeding) return;
+    for (const { st, fault } of overdue(this.stages, this.deps.config, Date.now())) {
+      if (fault) this.giveUp(st, fault);
+      else this.note('deadline-missed', st, `stage ${st.index} missed its deadline (${st.missedInARow} in a row)`);
+    }
   }
 
   /** Every stage reported ready: the job starts, or resumes after a pause. */
@@ -151,7 +186,7 @@ export class JobLifecycle {
     this.traffic.pause();
     if (this.status === 'running') this.setStatus('paused');
     this.waitingFor = `an idle device for stage(s) ${hit.map((s) => s.index).join(', ')}`;
-    this.deps.config.log(`job ${this.id}: device ${deviceId} lost, ${this.status}`);
+    for (const st of hit) this.note('stage-lost', st, `device ${deviceId} lost, stage ${st.index} waits for an idle device; job ${this.status}`);
     this.deps.changed();
   }
 
@@ -272,5 +307,7 @@ export class JobLifecycle {
   private clearTimer(): void {
     if (this.finishTimer) clearTimeout(this.finishTimer);
     this.finishTimer = null;
+    if (this.deadlineTimer) clearInterval(this.deadlineTimer);
+    this.deadlineTimer = null;
   }
 }

@@ -2,6 +2,8 @@ import { stageMemoryBytes } from '../../engine/model/cost.js';
 import {
   EVENTS,
   payloadByteSize,
+  ProtocolError,
+  type JobEvent,
   type JobProgress,
   type JobSpec,
   type JobStatus,
@@ -28,6 +30,7 @@ import {
   checkPhase,
   stageHeldBy,
 } from './answer-checks.js';
+import { refused } from './deadlines.js';
 import { FlowControl } from './flow-control.js';
 import { JobLifecycle } from './job-lifecycle.js';
 import type { JobModel } from './job-model.js';
@@ -83,6 +86,9 @@ export class JobRunner {
   }
   get model(): JobModel | null {
     return this.life.model;
+  }
+  get events(): JobEvent[] {
+    return this.life.events;
   }
   get stages(): StageState[] {
     return this.life.stages;
@@ -150,6 +156,10 @@ export class JobRunner {
 
   onOutput(deviceId: string, msg: StageOutput): void {
     const st = this.stageOf(deviceId, msg.stage, EVENTS.stageOutput);
+    this.countRefusal(st, () => this.output(st, msg));
+  }
+
+  private output(st: StageState, msg: StageOutput): void {
     checkOutputAllowed(st, this.stages.length, msg);
     const info = this.flow.answerOf(st, msg.batchId, EVENTS.stageOutput);
     if (!info) return;
@@ -164,6 +174,23 @@ export class JobRunner {
 
   onDone(deviceId: string, msg: StageDone): void {
     const st = this.stageOf(deviceId, msg.stage, EVENTS.stageDone);
+    this.countRefusal(st, () => this.done(st, msg));
+  }
+
+  /** Runs an answer's handling; a refused answer counts towards giving up on the stage (deadlines.ts). */
+  private countRefusal(st: StageState, handle: () => void): void {
+    try {
+      handle();
+    } catch (err: unknown) {
+      if (err instanceof ProtocolError) {
+        const fault = refused(st, err.message);
+        if (fault) this.life.giveUp(st, fault);
+      }
+      throw err;
+    }
+  }
+
+  private done(st: StageState, msg: StageDone): void {
     checkDoneAllowed(st, this.stages.length, msg.batchId);
     const info = this.flow.answerOf(st, msg.batchId, EVENTS.stageDone);
     if (!info) return;

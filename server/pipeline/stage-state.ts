@@ -18,7 +18,14 @@ export class StageState {
   bytesOut = 0;
   measuredMs: number | null = null;
   lastCheckpointStep: number | null = null;
+  /** Deadlines this stage missed (docs/runtime.md, deadlines), in all and since its last answer. */
+  missedDeadlines = 0;
+  missedInARow = 0;
+  /** Answers refused since the last accepted one. */
+  refusedInARow = 0;
   private lastAnswerAt = 0;
+  /** A missed deadline starts the next one from when it was missed. */
+  private missedAt = 0;
 
   constructor(
     readonly index: number,
@@ -35,6 +42,27 @@ export class StageState {
     this.inFlight.clear();
     this.queue = [];
     this.lastAnswerAt = 0;
+    this.missedAt = 0;
+    this.missedInARow = 0;
+    this.refusedInARow = 0;
+  }
+
+  /**
+   * Since when the device owes its oldest in-flight batch: it was sent, the
+   * previous answer came, or the last deadline was missed, whichever is
+   * later; null with nothing in flight.
+   */
+  owedSince(): number | null {
+    const oldest = this.inFlight.values().next();
+    if (oldest.done) return null;
+    return Math.max(oldest.value, this.lastAnswerAt, this.missedAt);
+  }
+
+  /** The oldest batch in flight missed its deadline at `now`. */
+  missed(now: number): void {
+    this.missedDeadlines++;
+    this.missedInARow++;
+    this.missedAt = now;
   }
 
   /**
@@ -47,6 +75,8 @@ export class StageState {
     this.inFlight.delete(batchId);
     const ms = now - Math.max(sentAt, this.lastAnswerAt);
     this.lastAnswerAt = now;
+    this.missedInARow = 0;
+    this.refusedInARow = 0;
     this.measuredMs = this.measuredMs === null ? ms : this.measuredMs + EMA * (ms - this.measuredMs);
   }
 
@@ -67,6 +97,8 @@ export class StageState {
       estimatedMsPerBatch: this.estimatedMs,
       measuredMsPerBatch: this.measuredMs,
       lastCheckpointStep: this.lastCheckpointStep,
+      missedDeadlines: this.missedDeadlines,
+      refusedInARow: this.refusedInARow,
     };
   }
 }

@@ -44,6 +44,10 @@ export interface ShapeDevice extends JoinedDevice {
   answered: number;
   checkpoints: Uint8Array[];
   stopAfter: number | undefined;
+  /** Never answer inputs (a hung device that still beats); settable from onAssign. */
+  silent: boolean;
+  /** Answer each input with this many wrong-shape outputs instead of the right one. */
+  badOutputs: number;
 }
 
 /**
@@ -53,7 +57,7 @@ export interface ShapeDevice extends JoinedDevice {
  */
 export async function shapeDevice(url: string, opts: ShapeDeviceOptions = {}): Promise<ShapeDevice> {
   const joined = await joinDevice(url, opts);
-  const dev: ShapeDevice = { ...joined, assigns: [], inputs: [], maxInFlight: 0, answered: 0, checkpoints: [], stopAfter: opts.stopAfter };
+  const dev: ShapeDevice = { ...joined, assigns: [], inputs: [], maxInFlight: 0, answered: 0, checkpoints: [], stopAfter: opts.stopAfter, silent: false, badOutputs: 0 };
   const { socket } = joined;
   let assign: StageAssign | null = null;
   let shapes: CutCrossing | null = null;
@@ -71,6 +75,7 @@ export async function shapeDevice(url: string, opts: ShapeDeviceOptions = {}): P
   socket.on(EVENTS.stageInput, (msg) => {
     validateFromServer(EVENTS.stageInput, msg);
     dev.inputs.push(msg);
+    if (dev.silent) return;
     pending++;
     dev.maxInFlight = Math.max(dev.maxInFlight, pending);
     // Inputs are answered strictly in arrival order, as the protocol requires.
@@ -100,6 +105,12 @@ export async function shapeDevice(url: string, opts: ShapeDeviceOptions = {}): P
       const out: StageOutput = { ...head, epoch: msg.epoch, step: msg.step, labels: msg.labels, h: zeros([n, ...s.h.shape], s.h.dtype) };
       if (s.image) out.image = msg.image ?? msg.images!;
       if (s.history.length > 0) out.history = s.history.map((e) => zeros([n, ...e.shape], e.dtype));
+      if (dev.badOutputs > 0) {
+        // Self-consistent frames one channel too wide: refused by the stage's shape rules, not the schema.
+        const wrong = [n, ...s.h.shape.slice(0, -1), s.h.shape.at(-1)! + 1];
+        for (let i = 0; i < dev.badOutputs; i++) socket.emit(EVENTS.stageOutput, { ...out, h: zeros(wrong, s.h.dtype) });
+        return;
+      }
       const bad = opts.sendFirst?.(out, msg);
       if (bad) socket.emit(EVENTS.stageOutput, bad);
       socket.emit(EVENTS.stageOutput, out);

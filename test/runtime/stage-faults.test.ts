@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StageAssign } from '../../protocol/index.js';
+import { cleanups, runCleanups, smallJob, waitForStatus } from '../server/helpers.js';
+import { shapeDevice, type ShapeDevice } from '../server/shape-device.js';
+import { createJob, spawnCoordinator, type CliCoordinator, type JobDetailJson } from './processes.js';
+
+afterEach(runCleanups);
+
+const JOIN = 'join-secret';
+const ADMIN = 'admin-secret';
+
+interface JobEventJson {
+  code: string;
+  stage: number | null;
+  deviceId: string | null;
+  message: string;
+}
+
+async function coordinator(args: string[]): Promise<CliCoordinator> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'contsup-stage-faults-'));
+  cleanups.unshift(() => rmSync(dataDir, { recursive: true, force: true }));
+  return spawnCoordinator({ dataDir, joinToken: JOIN, adminToken: ADMIN, args });
+}
+
+/** Three shape devices; the first to be assigned `stage` gets `misbehave`, the others behave. */
+async function devices(url: string, stage: number, misbehave: (d: ShapeDevice) => void): Promise<ShapeDevice[]> {
+  let picked = false;
+  const onAssign = (a: StageAssign, d: ShapeDevice): void => {
+    if (a.stage !== stage || picked) return;
+    picked = true;
+    misbehave(d);
+  };
+  const out: ShapeDevice[] = [];
+  for (const name of ['a', 'b', 'spare']) out.push(await shapeDevice(url, { name, delayMs: 2, onAssign }));
+  return out;
+}
+
+describe('stage faults against a coordinator process', () => {
+  it('gives a silent stage to another device after its deadlines and ends the job done', async ({ onTestFailed }) => {
+    const c = await coordinator(['--deadline-floor-ms', '500']);
+    onTestFailed(() => console.error(c.child.output()));
+    const devs = await devices(c.url, 1, (d) => (d.silent = true));
+    const id = await createJob(c, ADMIN, smallJob({ limitTrain: 96, limitTest: 32 }));
+    const done = (await waitForStatus(c, id, ['done'], 40_000)) as JobDetailJson & { events: JobEventJson[] };
+    const silent = devs.find((d) => d.silent)!;
+    // The silent device was told why and let go; the stage ended on another device.
+    await expect.poll(() => silent.errors.map((e) => e.code)).toContain('deadline-missed');
+    expect(silent.socket.connected).toBe(false);
+    expect(done.plan[1]!.deviceId).not.toBe(silent.deviceId);
+    expect(done.events.filter((e) => e.code === 'deadline-missed' && e.deviceId === silent.deviceId).length).toBeGreaterThanOrEqual(2);
+    expect(done.events.some((e) => e.code === 'stage-lost' && e.stage === 1)).toBe(true);
+    expect(done.stages[1]!.samples).toBeGreaterThan(0);
+    expect(c.child.output()).toMatch(/missed its deadline/);
+  });
+
+  it('gives a stage that only sends refused outputs to another device and ends the job done', async ({ onTestFailed }) => {
+    // A long floor: only the refusals can end this stage in time.
+    const c = await coordinator(['--deadline-floor-ms', '120000']);
+    onTestFailed(() => console.error(c.child.output()));
+    const devs = await devices(c.url, 0, (d) => (d.badOutputs = 3));
+    const id = await createJob(c, ADMIN, smallJob({ limitTrain: 96, limitTest: 32 }));
+    const done = (await waitForStatus(c, id, ['done'], 40_000)) as JobDetailJson & { events: JobEventJson[] };
+    const bad = devs.find((d) => d.badOutputs > 0)!;
+    await expect.poll(() => bad.errors.map((e) => e.code)).toContain('refused-outputs');
+    expect(bad.errors.filter((e) => e.code === 'bad-tensor').length).toBeGreaterThanOrEqual(1);
+    expect(done.plan[0]!.deviceId).not.toBe(bad.deviceId);
+    expect(done.events.some((e) => e.code === 'refused-outputs' && e.stage === 0)).toBe(true);
+  });
+});
