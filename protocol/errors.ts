@@ -9,6 +9,7 @@ export const PROTOCOL_ERROR_CODES = [
   'version',
   'not-assigned',
   'bad-batch',
+  'bad-checkpoint',
 ] as const;
 
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];

@@ -1,6 +1,7 @@
 import { EVENTS, type JobEvent, type JobSpec, type JobStatus, type PlanEntry, type ServerToDevicePayloads } from '../../protocol/index.js';
 import type { PlannedStage } from '../planner/planner.js';
 import { FINISHED_STATUSES } from '../storage/metrics.store.js';
+import { checkCheckpoint } from './checkpoint-checks.js';
 import { overdue, type StageFault } from './deadlines.js';
 import { FeedCursor } from './feed-cursor.js';
 import { Feeder } from './feeder.js';
@@ -149,23 +150,33 @@ export class JobLifecycle {
     return this.finished ? [] : this.stages.filter((s) => s.lost);
   }
 
-  /** Gives a lost stage to `deviceId`, with its last stored checkpoint (or fresh weights). */
+  /** Gives a lost stage to `deviceId`, with its newest usable checkpoint (or fresh weights). */
   async reassign(st: StageState, deviceId: string): Promise<void> {
     st.deviceId = deviceId;
     st.lost = false;
     st.ready = false;
     st.clearTraffic();
     this.savePlan();
-    const row = this.deps.checkpoints.latest(this.id, st.index);
-    let weights: Uint8Array<ArrayBuffer> | undefined;
-    try {
-      weights = row ? await this.deps.checkpoints.read(row) : undefined;
-    } catch (err: unknown) {
-      this.deps.config.log(`job ${this.id}: checkpoint ${row?.path} unreadable, stage ${st.index} starts fresh: ${String(err)}`);
-    }
+    this.waitingFor = `stage ${st.index} to be rebuilt on device ${deviceId}`;
+    const found = await this.usableCheckpoint(st);
     if (this.finished || st.deviceId !== deviceId) return;
-    this.deps.config.log(`job ${this.id}: stage ${st.index} -> device ${deviceId}${row ? ` from checkpoint step ${row.step}` : ' with fresh weights'}`);
-    this.sendAssign(st, weights, this.cursor!.resumeStep());
+    this.deps.config.log(`job ${this.id}: stage ${st.index} -> device ${deviceId}${found ? ` from checkpoint step ${found.step}` : ' with fresh weights'}`);
+    this.waitingFor = 'stages to report ready';
+    this.sendAssign(st, found?.weights, this.cursor!.resumeStep());
+  }
+
+  /** The newest checkpoint of `st` that reads back intact and passes the receipt checks; older ones are the fallback. */
+  private async usableCheckpoint(st: StageState): Promise<{ step: number; weights: Uint8Array<ArrayBuffer> } | undefined> {
+    for (const row of this.deps.checkpoints.list(this.id, st.index)) {
+      try {
+        const weights = await this.deps.checkpoints.read(row);
+        checkCheckpoint(weights, { stage: st.index, firstModule: st.firstModule, lastModule: st.lastModule, step: row.step });
+        return { step: row.step, weights };
+      } catch (err: unknown) {
+        this.note('bad-checkpoint', st, `checkpoint ${row.path} cannot be used, falling back to an older one: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    return undefined;
   }
 
   /** The device holding one or more stages is gone: pause, forget what was in flight. */

@@ -30,6 +30,7 @@ import {
   checkPhase,
   stageHeldBy,
 } from './answer-checks.js';
+import { checkCheckpoint } from './checkpoint-checks.js';
 import { refused } from './deadlines.js';
 import { FlowControl } from './flow-control.js';
 import { JobLifecycle } from './job-lifecycle.js';
@@ -236,6 +237,13 @@ export class JobRunner {
     const st = this.stageOf(deviceId, msg.stage, EVENTS.stageCheckpoint);
     checkCheckpointSize(msg, this.model!, st);
     st.bytesOut += msg.weights.byteLength;
+    try {
+      checkCheckpoint(msg.weights, { stage: st.index, firstModule: st.firstModule, lastModule: st.lastModule, step: msg.step });
+    } catch (err: unknown) {
+      // Never stored: the stage keeps its older checkpoints to fall back to.
+      this.life.note('bad-checkpoint', st, `checkpoint refused: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    }
     const row = await this.deps.checkpoints.save(this.id, st.index, msg.epoch, msg.step, msg.weights);
     this.life.checkpointStored(st, row.step);
   }

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StageAssign } from '../../protocol/index.js';
 import { cleanups, runCleanups, smallJob, waitForStatus } from '../server/helpers.js';
-import { shapeDevice, type ShapeDevice } from '../server/shape-device.js';
-import { createJob, spawnCoordinator, type CliCoordinator, type JobDetailJson } from './processes.js';
+import { fakeCheckpoint, shapeDevice, type ShapeDevice } from '../server/shape-device.js';
+import { createJob, spawnCoordinator, storedCheckpoints, type CliCoordinator, type JobDetailJson } from './processes.js';
 
 afterEach(runCleanups);
 
@@ -19,10 +19,10 @@ interface JobEventJson {
   message: string;
 }
 
-async function coordinator(args: string[]): Promise<CliCoordinator> {
+async function coordinator(args: string[]): Promise<CliCoordinator & { dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'contsup-stage-faults-'));
   cleanups.unshift(() => rmSync(dataDir, { recursive: true, force: true }));
-  return spawnCoordinator({ dataDir, joinToken: JOIN, adminToken: ADMIN, args });
+  return { ...(await spawnCoordinator({ dataDir, joinToken: JOIN, adminToken: ADMIN, args })), dataDir };
 }
 
 /** Three shape devices; the first to be assigned `stage` gets `misbehave`, the others behave. */
@@ -68,5 +68,56 @@ describe('stage faults against a coordinator process', () => {
     expect(bad.errors.filter((e) => e.code === 'bad-tensor').length).toBeGreaterThanOrEqual(1);
     expect(done.plan[0]!.deviceId).not.toBe(bad.deviceId);
     expect(done.events.some((e) => e.code === 'refused-outputs' && e.stage === 0)).toBe(true);
+  });
+
+  it('refuses a garbage checkpoint with a reason, never stores it, and ends the job done', async ({ onTestFailed }) => {
+    const c = await coordinator([]);
+    onTestFailed(() => console.error(c.child.output()));
+    let garbageSent = false;
+    const devs: ShapeDevice[] = [];
+    for (const name of ['a', 'b']) {
+      devs.push(
+        await shapeDevice(c.url, {
+          name,
+          // The first checkpoint of stage 1 is 4 KiB of noise; later ones are valid files.
+          checkpoint: (a, input) => {
+            if (a.stage !== 1 || garbageSent) return fakeCheckpoint(a, input.step);
+            garbageSent = true;
+            return new Uint8Array(4096).map((_, i) => (i * 31 + 7) & 0xff);
+          },
+        }),
+      );
+    }
+    const id = await createJob(c, ADMIN, smallJob({ limitTrain: 96, limitTest: 32, checkpointEvery: 2 }));
+    const done = (await waitForStatus(c, id, ['done'], 40_000)) as JobDetailJson & { events: JobEventJson[] };
+    const sender = devs.find((d) => d.deviceId === done.plan[1]!.deviceId)!;
+    const refusal = sender.errors.find((e) => e.code === 'bad-checkpoint');
+    expect(refusal?.message).toMatch(/stage:checkpoint of stage 1 at step 1: not a contsup-stage file/);
+    expect(done.events.some((e) => e.code === 'bad-checkpoint' && e.stage === 1)).toBe(true);
+    const rows = storedCheckpoints(c.dataDir, id).filter((r) => r.stage === 1);
+    expect(rows.map((r) => r.step)).not.toContain(1);
+    expect(rows.length).toBeGreaterThan(0);
+  });
+
+  it('falls back to the checkpoint before when the newest one is corrupt on disk', async ({ onTestFailed }) => {
+    const c = await coordinator([]);
+    onTestFailed(() => console.error(c.child.output()));
+    // The device that gets stage 1 first dies after answering 5 batches (checkpoints of steps 1 and 3 stored).
+    const onAssign = (a: StageAssign, d: ShapeDevice): void => {
+      if (a.stage === 1 && d.assigns.length === 1) d.stopAfter = 5;
+    };
+    const devs = [await shapeDevice(c.url, { name: 'a', delayMs: 5, onAssign }), await shapeDevice(c.url, { name: 'b', delayMs: 5, onAssign })];
+    const id = await createJob(c, ADMIN, smallJob({ limitTrain: 160, limitTest: 32, checkpointEvery: 2 }));
+    const paused = await waitForStatus(c, id, ['paused'], 30_000);
+    const dead = devs.find((d) => d.deviceId === paused.plan[1]!.deviceId)!;
+    const rows = storedCheckpoints(c.dataDir, id).filter((r) => r.stage === 1).sort((x, y) => y.step - x.step);
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    writeFileSync(rows[0]!.path, new Uint8Array(rows[0]!.bytes)); // same size, all zeros
+    const spare = await shapeDevice(c.url, { name: 'spare' });
+    const done = (await waitForStatus(c, id, ['done'], 40_000)) as JobDetailJson & { events: JobEventJson[] };
+    expect(done.plan[1]!.deviceId).toBe(spare.deviceId);
+    const older = dead.checkpoints[dead.checkpoints.length - 2]!;
+    expect(new Uint8Array(spare.assigns[0]!.checkpoint!)).toEqual(new Uint8Array(older));
+    expect(done.events.find((e) => e.code === 'bad-checkpoint')?.message).toMatch(/cannot be used, falling back.*checksum/);
   });
 });

@@ -1,4 +1,5 @@
 import { modelConfigForJob } from '../../engine/model/job-config.js';
+import { packr, type StageCheckpoint } from '../../engine/train/checkpoint-format.js';
 import type { ModelConfig } from '../../engine/model/config.js';
 import { cutAfter, shapeContract, type CutCrossing } from '../../engine/model/shape-contract.js';
 import {
@@ -11,6 +12,18 @@ import {
   type TensorFrame,
 } from '../../protocol/index.js';
 import { joinDevice, type JoinOptions, type JoinedDevice } from './helpers.js';
+
+/**
+ * A stage checkpoint in the real file layout (engine/train/checkpoint-format.ts)
+ * that passes the coordinator's receipt checks, holding one small made-up
+ * tensor per module (values depend on the step, so files differ).
+ */
+export function fakeCheckpoint(a: StageAssign, step: number): Uint8Array<ArrayBuffer> {
+  const params: StageCheckpoint['params'] = {};
+  for (let k = a.firstModule; k <= a.lastModule; k++) params[`m${k}/fake/w`] = { shape: [4], bytes: new Uint8Array(new Float32Array([k, step, 1, 2]).buffer) };
+  const file: StageCheckpoint = { format: 'contsup-stage', version: 1, firstModule: a.firstModule, lastModule: a.lastModule, step, params, momentum: {} };
+  return new Uint8Array(packr.pack(file));
+}
 
 /** The model config a device builds from `stage:assign`: the device's own mapping. */
 export function modelConfigOf(a: StageAssign): ModelConfig {
@@ -31,7 +44,7 @@ export interface ShapeDeviceOptions extends JoinOptions {
   onAssign?: (assign: StageAssign, dev: ShapeDevice) => void;
   /** A (bad) output to send before the correct one, to misbehave. */
   sendFirst?: (out: StageOutput, input: StageInput) => StageOutput | undefined;
-  /** The checkpoint bytes to send when asked (default: 1 KiB of a fixed pattern). */
+  /** The checkpoint bytes to send when asked (default: fakeCheckpoint). */
   checkpoint?: (assign: StageAssign, input: StageInput) => Uint8Array<ArrayBuffer>;
 }
 
@@ -117,7 +130,7 @@ export async function shapeDevice(url: string, opts: ShapeDeviceOptions = {}): P
     }
     dev.answered++;
     if (msg.checkpointAfter) {
-      const weights = opts.checkpoint?.(a, msg) ?? new Uint8Array(1024).map((_, i) => (i * 7 + msg.step) & 0xff);
+      const weights = opts.checkpoint?.(a, msg) ?? fakeCheckpoint(a, msg.step);
       dev.checkpoints.push(weights);
       socket.emit(EVENTS.stageCheckpoint, { jobId: msg.jobId, stage: msg.stage, epoch: msg.epoch, step: msg.step, weights });
     }
