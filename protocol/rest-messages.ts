@@ -59,6 +59,10 @@ export interface StageView {
   missedDeadlines: number;
   /** Answers of this stage refused since its last accepted one. */
   refusedInARow: number;
+  /** Training steps every module of this stage was trained on (the job's stepsDone less missedSteps). */
+  trainedSteps: number;
+  /** Global steps [from, to) this stage's modules missed: restored from an older checkpoint than feeding resumed at. */
+  missedSteps: Array<{ from: number; to: number }>;
 }
 
 /** Something that happened to a job (a stage lost, a checkpoint refused), newest last in JobDetail.events. */

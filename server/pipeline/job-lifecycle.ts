@@ -162,7 +162,14 @@ export class JobLifecycle {
     if (this.finished || st.deviceId !== deviceId) return;
     this.deps.config.log(`job ${this.id}: stage ${st.index} -> device ${deviceId}${found ? ` from checkpoint step ${found.step}` : ' with fresh weights'}`);
     this.waitingFor = 'stages to report ready';
-    this.sendAssign(st, found?.weights, this.cursor!.resumeStep());
+    const resume = this.cursor!.resumeStep();
+    // A checkpoint of step C holds training up to step C - 1; steps from there to `resume` are not fed again.
+    const from = found?.step ?? 0;
+    if (from < resume) {
+      st.missedSteps.push({ from, to: resume });
+      this.note('steps-missed', st, `modules ${st.firstModule}..${st.lastModule} of stage ${st.index} missed steps ${from}..${resume - 1} (restored from ${found ? `the checkpoint of step ${from}` : 'fresh weights'}, feeding resumes at step ${resume})`);
+    }
+    this.sendAssign(st, found?.weights, resume);
   }
 
   /** The newest checkpoint of `st` that reads back intact and passes the receipt checks; older ones are the fallback. */

@@ -259,7 +259,8 @@ export class JobRunner {
   }
 
   stageViews(): StageView[] {
-    return this.stages.map((s) => s.view());
+    const stepsDone = this.progress()?.stepsDone ?? 0;
+    return this.stages.map((s) => s.view(stepsDone));
   }
 
   private stageOf(deviceId: string, stage: number, event: string): StageState {

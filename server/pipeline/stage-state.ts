@@ -21,6 +21,11 @@ export class StageState {
   /** Deadlines this stage missed (docs/runtime.md, deadlines), in all and since its last answer. */
   missedDeadlines = 0;
   missedInARow = 0;
+  /**
+   * Global steps [from, to) this stage's modules never trained on: it was
+   * restored from a checkpoint older than the step feeding resumed at.
+   */
+  readonly missedSteps: Array<{ from: number; to: number }> = [];
   /** Answers refused since the last accepted one. */
   refusedInARow = 0;
   private lastAnswerAt = 0;
@@ -80,7 +85,9 @@ export class StageState {
     this.measuredMs = this.measuredMs === null ? ms : this.measuredMs + EMA * (ms - this.measuredMs);
   }
 
-  view(): StageView {
+  /** `stepsDone`: training steps the last stage acknowledged; this stage trained those less the missed ones. */
+  view(stepsDone: number): StageView {
+    const missed = this.missedSteps.reduce((n, r) => n + Math.max(0, Math.min(r.to, stepsDone) - r.from), 0);
     return {
       stage: this.index,
       deviceId: this.deviceId,
@@ -98,6 +105,8 @@ export class StageState {
       measuredMsPerBatch: this.measuredMs,
       lastCheckpointStep: this.lastCheckpointStep,
       missedDeadlines: this.missedDeadlines,
+      trainedSteps: Math.max(0, stepsDone - missed),
+      missedSteps: this.missedSteps.map((r) => ({ ...r })),
       refusedInARow: this.refusedInARow,
     };
   }

@@ -2,21 +2,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StageAssign } from '../../protocol/index.js';
+import type { JobDetail, StageAssign } from '../../protocol/index.js';
 import { cleanups, runCleanups, smallJob, waitForStatus } from '../server/helpers.js';
 import { fakeCheckpoint, shapeDevice, type ShapeDevice } from '../server/shape-device.js';
-import { createJob, spawnCoordinator, storedCheckpoints, type CliCoordinator, type JobDetailJson } from './processes.js';
+import { createJob, spawnCoordinator, storedCheckpoints, type CliCoordinator } from './processes.js';
 
 afterEach(runCleanups);
 
 const JOIN = 'join-secret';
 const ADMIN = 'admin-secret';
 
-interface JobEventJson {
-  code: string;
-  stage: number | null;
-  deviceId: string | null;
-  message: string;
+/** GET /api/jobs/:id as the coordinator types it (events, per-stage fault counters). */
+async function finished(c: { url: string }, id: string): Promise<JobDetail> {
+  return (await waitForStatus(c, id, ['done'], 40_000)) as unknown as JobDetail;
 }
 
 async function coordinator(args: string[]): Promise<CliCoordinator & { dataDir: string }> {
@@ -44,7 +42,7 @@ describe('stage faults against a coordinator process', () => {
     onTestFailed(() => console.error(c.child.output()));
     const devs = await devices(c.url, 1, (d) => (d.silent = true));
     const id = await createJob(c, ADMIN, smallJob({ limitTrain: 96, limitTest: 32 }));
-    const done = (await waitForStatus(c, id, ['done'], 40_000)) as JobDetailJson & { events: JobEventJson[] };
+    const done = await finished(c, id);
     const silent = devs.find((d) => d.silent)!;
     // The silent device was told why and let go; the stage ended on another device.
     await expect.poll(() => silent.errors.map((e) => e.code)).toContain('deadline-missed');
@@ -62,7 +60,7 @@ describe('stage faults against a coordinator process', () => {
     onTestFailed(() => console.error(c.child.output()));
     const devs = await devices(c.url, 0, (d) => (d.badOutputs = 3));
     const id = await createJob(c, ADMIN, smallJob({ limitTrain: 96, limitTest: 32 }));
-    const done = (await waitForStatus(c, id, ['done'], 40_000)) as JobDetailJson & { events: JobEventJson[] };
+    const done = await finished(c, id);
     const bad = devs.find((d) => d.badOutputs > 0)!;
     await expect.poll(() => bad.errors.map((e) => e.code)).toContain('refused-outputs');
     expect(bad.errors.filter((e) => e.code === 'bad-tensor').length).toBeGreaterThanOrEqual(1);
@@ -81,7 +79,7 @@ describe('stage faults against a coordinator process', () => {
           name,
           // The first checkpoint of stage 1 is 4 KiB of noise; later ones are valid files.
           checkpoint: (a, input) => {
-            if (a.stage !== 1 || garbageSent) return fakeCheckpoint(a, input.step);
+            if (a.stage !== 1 || garbageSent) return fakeCheckpoint(a, input.step + 1);
             garbageSent = true;
             return new Uint8Array(4096).map((_, i) => (i * 31 + 7) & 0xff);
           },
@@ -89,20 +87,20 @@ describe('stage faults against a coordinator process', () => {
       );
     }
     const id = await createJob(c, ADMIN, smallJob({ limitTrain: 96, limitTest: 32, checkpointEvery: 2 }));
-    const done = (await waitForStatus(c, id, ['done'], 40_000)) as JobDetailJson & { events: JobEventJson[] };
+    const done = await finished(c, id);
     const sender = devs.find((d) => d.deviceId === done.plan[1]!.deviceId)!;
     const refusal = sender.errors.find((e) => e.code === 'bad-checkpoint');
-    expect(refusal?.message).toMatch(/stage:checkpoint of stage 1 at step 1: not a contsup-stage file/);
+    expect(refusal?.message).toMatch(/stage:checkpoint of stage 1 at step 2: not a contsup-stage file/);
     expect(done.events.some((e) => e.code === 'bad-checkpoint' && e.stage === 1)).toBe(true);
     const rows = storedCheckpoints(c.dataDir, id).filter((r) => r.stage === 1);
-    expect(rows.map((r) => r.step)).not.toContain(1);
+    expect(rows.map((r) => r.step)).not.toContain(2);
     expect(rows.length).toBeGreaterThan(0);
   });
 
   it('falls back to the checkpoint before when the newest one is corrupt on disk', async ({ onTestFailed }) => {
     const c = await coordinator([]);
     onTestFailed(() => console.error(c.child.output()));
-    // The device that gets stage 1 first dies after answering 5 batches (checkpoints of steps 1 and 3 stored).
+    // The device that gets stage 1 first dies after answering 5 batches (checkpoints of steps 2 and 4 stored).
     const onAssign = (a: StageAssign, d: ShapeDevice): void => {
       if (a.stage === 1 && d.assigns.length === 1) d.stopAfter = 5;
     };
@@ -114,10 +112,19 @@ describe('stage faults against a coordinator process', () => {
     expect(rows.length).toBeGreaterThanOrEqual(2);
     writeFileSync(rows[0]!.path, new Uint8Array(rows[0]!.bytes)); // same size, all zeros
     const spare = await shapeDevice(c.url, { name: 'spare' });
-    const done = (await waitForStatus(c, id, ['done'], 40_000)) as JobDetailJson & { events: JobEventJson[] };
+    const done = await finished(c, id);
     expect(done.plan[1]!.deviceId).toBe(spare.deviceId);
     const older = dead.checkpoints[dead.checkpoints.length - 2]!;
     expect(new Uint8Array(spare.assigns[0]!.checkpoint!)).toEqual(new Uint8Array(older));
     expect(done.events.find((e) => e.code === 'bad-checkpoint')?.message).toMatch(/cannot be used, falling back.*checksum/);
+    // The counters tell the truth: stage 1 missed the steps between its checkpoint and where feeding resumed.
+    const from = rows[1]!.step;
+    const to = spare.assigns[0]!.step;
+    expect(to).toBeGreaterThan(from);
+    expect(done.stages[1]!.missedSteps).toEqual([{ from, to }]);
+    expect(done.stages[1]!.trainedSteps).toBe(done.progress!.totalSteps - (to - from));
+    expect(done.stages[0]!.missedSteps).toEqual([]);
+    expect(done.stages[0]!.trainedSteps).toBe(done.progress!.totalSteps);
+    expect(done.events.some((e) => e.code === 'steps-missed' && e.stage === 1)).toBe(true);
   });
 });

@@ -44,7 +44,7 @@ export interface ShapeDeviceOptions extends JoinOptions {
   onAssign?: (assign: StageAssign, dev: ShapeDevice) => void;
   /** A (bad) output to send before the correct one, to misbehave. */
   sendFirst?: (out: StageOutput, input: StageInput) => StageOutput | undefined;
-  /** The checkpoint bytes to send when asked (default: fakeCheckpoint). */
+  /** The checkpoint bytes to send when asked, for step input.step + 1 (default: fakeCheckpoint). */
   checkpoint?: (assign: StageAssign, input: StageInput) => Uint8Array<ArrayBuffer>;
 }
 
@@ -130,9 +130,11 @@ export async function shapeDevice(url: string, opts: ShapeDeviceOptions = {}): P
     }
     dev.answered++;
     if (msg.checkpointAfter) {
-      const weights = opts.checkpoint?.(a, msg) ?? fakeCheckpoint(a, msg.step);
+      // As a real stage does: the checkpoint is of the next step to train.
+      const step = msg.step + 1;
+      const weights = opts.checkpoint?.(a, msg) ?? fakeCheckpoint(a, step);
       dev.checkpoints.push(weights);
-      socket.emit(EVENTS.stageCheckpoint, { jobId: msg.jobId, stage: msg.stage, epoch: msg.epoch, step: msg.step, weights });
+      socket.emit(EVENTS.stageCheckpoint, { jobId: msg.jobId, stage: msg.stage, epoch: msg.epoch, step, weights });
     }
   }
   return dev;
