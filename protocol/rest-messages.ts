@@ -63,6 +63,8 @@ export interface StageView {
   trainedSteps: number;
   /** Global steps [from, to) this stage's modules missed: restored from an older checkpoint than feeding resumed at. */
   missedSteps: Array<{ from: number; to: number }>;
+  /** Global steps [from, to) this stage's modules trained on twice (fed again after a fault downstream). */
+  repeatedSteps: Array<{ from: number; to: number }>;
 }
 
 /** Something that happened to a job (a stage lost, a checkpoint refused), newest last in JobDetail.events. */

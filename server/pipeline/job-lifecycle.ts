@@ -156,6 +156,7 @@ export class JobLifecycle {
     st.lost = false;
     st.ready = false;
     st.clearTraffic();
+    st.fedUpTo = -1;
     this.savePlan();
     this.waitingFor = `stage ${st.index} to be rebuilt on device ${deviceId}`;
     const found = await this.usableCheckpoint(st);
@@ -276,6 +277,14 @@ export class JobLifecycle {
   private resume(): void {
     this.traffic.forgetStale();
     this.cursor!.rewind();
+    const resume = this.cursor!.resumeStep();
+    for (const st of this.stages) {
+      // A surviving stage trained what it was sent; what is fed again it trains a second time.
+      if (st.fedUpTo < resume) continue;
+      st.repeatedSteps.push({ from: resume, to: st.fedUpTo + 1 });
+      this.note('steps-repeated', st, `modules ${st.firstModule}..${st.lastModule} of stage ${st.index} trained steps ${resume}..${st.fedUpTo} before the fault and get them again`);
+      st.fedUpTo = resume - 1;
+    }
     this.deps.config.log(`job ${this.id}: resuming at ${this.cursor!.describe()}`);
     this.setStatus('running');
   }

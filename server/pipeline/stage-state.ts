@@ -26,6 +26,10 @@ export class StageState {
    * restored from a checkpoint older than the step feeding resumed at.
    */
   readonly missedSteps: Array<{ from: number; to: number }> = [];
+  /** Steps [from, to) this stage's modules trained on twice: fed again after a fault downstream. */
+  readonly repeatedSteps: Array<{ from: number; to: number }> = [];
+  /** Highest training step sent to the current device (it trains what it is sent), -1 before any. */
+  fedUpTo = -1;
   /** Answers refused since the last accepted one. */
   refusedInARow = 0;
   private lastAnswerAt = 0;
@@ -107,6 +111,7 @@ export class StageState {
       missedDeadlines: this.missedDeadlines,
       trainedSteps: Math.max(0, stepsDone - missed),
       missedSteps: this.missedSteps.map((r) => ({ ...r })),
+      repeatedSteps: this.repeatedSteps.map((r) => ({ ...r })),
       refusedInARow: this.refusedInARow,
     };
   }

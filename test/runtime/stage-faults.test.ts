@@ -124,6 +124,10 @@ describe('stage faults against a coordinator process', () => {
     expect(done.stages[1]!.missedSteps).toEqual([{ from, to }]);
     expect(done.stages[1]!.trainedSteps).toBe(done.progress!.totalSteps - (to - from));
     expect(done.stages[0]!.missedSteps).toEqual([]);
+    // Stage 0 survived and had been fed past the resume step: it trains those steps twice, and says so.
+    expect(done.stages[0]!.repeatedSteps).toHaveLength(1);
+    expect(done.stages[0]!.repeatedSteps[0]!.from).toBe(to);
+    expect(done.stages[1]!.repeatedSteps).toEqual([]);
     expect(done.stages[0]!.trainedSteps).toBe(done.progress!.totalSteps);
     expect(done.events.some((e) => e.code === 'steps-missed' && e.stage === 1)).toBe(true);
   });
