@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { startCoordinator, type CoordinatorHandle } from '../server/main.js';
 import { COORDINATOR_DEFAULTS } from '../protocol/defaults.js';
 import { INGRESS_LIMITS } from '../protocol/ingress-limits.js';
+import { DEFAULT_DEADLINE_CAP_MS, DEFAULT_DEADLINE_FLOOR_MS } from '../server/config.js';
 import { int } from './options.js';
 
 interface CoordinatorCommandOptions {
@@ -14,6 +15,8 @@ interface CoordinatorCommandOptions {
   maxMessageMib: number;
   datasetDir?: string;
   joinWindowMs: number;
+  deadlineFloorMs: number;
+  deadlineCapMs: number;
 }
 
 /** Addresses other machines can reach this one at, for the printed device command. */
@@ -47,6 +50,8 @@ export function coordinatorCommand(program: Command): Command {
     .option('--max-message-mib <n>', 'largest message a device may send, MiB', int('--max-message-mib', 1, 4096), COORDINATOR_DEFAULTS.maxMessageMib)
     .option('--join-window-ms <n>', 'close connections that have not joined (or subscribed) within this', int('--join-window-ms', 100, 600_000), INGRESS_LIMITS.joinWindowMs)
     .option('--dataset-dir <dir>', 'where data sets are searched and downloaded (default ~/.cache/contsup/datasets)')
+    .option('--deadline-floor-ms <n>', 'shortest time a stage gets to answer a batch before it misses its deadline, ms', int('--deadline-floor-ms', 1), DEFAULT_DEADLINE_FLOOR_MS)
+    .option('--deadline-cap-ms <n>', 'longest time a stage gets to answer a batch, ms', int('--deadline-cap-ms', 1), DEFAULT_DEADLINE_CAP_MS)
     .action(async (opts: CoordinatorCommandOptions) => {
       const c = await startCoordinator({
         port: opts.port,
@@ -57,6 +62,8 @@ export function coordinatorCommand(program: Command): Command {
         maxMessageBytes: opts.maxMessageMib * 1024 * 1024,
         datasetDir: opts.datasetDir,
         joinWindowMs: opts.joinWindowMs,
+        deadlineFloorMs: opts.deadlineFloorMs,
+        deadlineCapMs: opts.deadlineCapMs,
       });
       printBanner(c, opts.host);
       const stop = (): void => {

@@ -11,6 +11,7 @@ export const PROTOCOL_ERROR_CODES = [
   'bad-batch',
   'join-timeout',
   'rate-limit',
+  'bad-checkpoint',
 ] as const;
 
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];

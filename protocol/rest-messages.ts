@@ -55,6 +55,26 @@ export interface StageView {
   estimatedMsPerBatch: number;
   measuredMsPerBatch: number | null;
   lastCheckpointStep: number | null;
+  /** Batch deadlines this stage missed (docs/runtime.md, deadlines). */
+  missedDeadlines: number;
+  /** Answers of this stage refused since its last accepted one. */
+  refusedInARow: number;
+  /** Training steps every module of this stage was trained on (the job's stepsDone less missedSteps). */
+  trainedSteps: number;
+  /** Global steps [from, to) this stage's modules missed: restored from an older checkpoint than feeding resumed at. */
+  missedSteps: Array<{ from: number; to: number }>;
+  /** Global steps [from, to) this stage's modules trained on twice (fed again after a fault downstream). */
+  repeatedSteps: Array<{ from: number; to: number }>;
+}
+
+/** Something that happened to a job (a stage lost, a checkpoint refused), newest last in JobDetail.events. */
+export interface JobEvent {
+  at: number;
+  /** Machine-readable, e.g. deadline-missed, stage-lost, bad-checkpoint. */
+  code: string;
+  stage: number | null;
+  deviceId: string | null;
+  message: string;
 }
 
 /** The evaluation after one epoch (also what `dash:epoch` carries, less the job id). */
@@ -93,6 +113,8 @@ export interface JobDetail extends JobSummary {
   /** Live per-stage counters; empty for jobs of an earlier coordinator run. */
   stages: StageView[];
   epochs: JobEpoch[];
+  /** Faults and recoveries of this run of the coordinator (the last 100). */
+  events: JobEvent[];
 }
 
 /** A device in `GET /api/devices`. */

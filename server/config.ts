@@ -26,6 +26,10 @@ export interface CoordinatorConfig {
   datasetDir?: string;
   /** Fraction of a device's matMul benchmark speed that training reaches (planner). */
   planEfficiency: number;
+  /** Shortest deadline a batch gets at a stage, ms (docs/runtime.md, deadlines). */
+  deadlineFloorMs: number;
+  /** Longest deadline a batch gets at a stage, ms. */
+  deadlineCapMs: number;
   log: (message: string) => void;
 }
 
@@ -37,5 +41,9 @@ export const DEFAULT_CREDITS = COORDINATOR_DEFAULTS.credits;
 export const DEFAULT_MAX_MESSAGE_BYTES = COORDINATOR_DEFAULTS.maxMessageMib * 1024 * 1024;
 /** tfjs conv training reaches roughly half of the matMul rate devices report. */
 export const DEFAULT_PLAN_EFFICIENCY = 0.5;
+/** A batch's deadline is never shorter than this (a first tfjs step can take seconds). */
+export const DEFAULT_DEADLINE_FLOOR_MS = 10_000;
+/** Nor longer than this. */
+export const DEFAULT_DEADLINE_CAP_MS = 10 * 60_000;
 /** Missed heartbeat periods before a device counts as lost. */
 export const MISSED_BEATS = 3;

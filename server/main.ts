@@ -10,6 +10,8 @@ import { INGRESS_LIMITS } from '../protocol/index.js';
 import { AppModule } from './app.module.js';
 import {
   DEFAULT_CREDITS,
+  DEFAULT_DEADLINE_CAP_MS,
+  DEFAULT_DEADLINE_FLOOR_MS,
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_PLAN_EFFICIENCY,
@@ -40,6 +42,10 @@ export interface CoordinatorOptions {
   credits?: number;
   /** Connections must join (or subscribe) within this, default 5000 ms. */
   joinWindowMs?: number;
+  /** Shortest per-batch deadline at a stage, default 10 s (docs/runtime.md, deadlines). */
+  deadlineFloorMs?: number;
+  /** Longest per-batch deadline at a stage, default 10 min. */
+  deadlineCapMs?: number;
   /** Where real data sets are read/downloaded (default ~/.cache/contsup/datasets). */
   datasetDir?: string;
   /** Built front end (dashboard at /, device page at /device); default dist/web. */
@@ -83,6 +89,8 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     joinWindowMs: opts.joinWindowMs ?? INGRESS_LIMITS.joinWindowMs,
     datasetDir: opts.datasetDir,
     planEfficiency: DEFAULT_PLAN_EFFICIENCY,
+    deadlineFloorMs: opts.deadlineFloorMs ?? DEFAULT_DEADLINE_FLOOR_MS,
+    deadlineCapMs: Math.max(opts.deadlineCapMs ?? DEFAULT_DEADLINE_CAP_MS, opts.deadlineFloorMs ?? DEFAULT_DEADLINE_FLOOR_MS),
     log,
   };
   mkdirSync(config.dataDir, { recursive: true });

@@ -145,6 +145,14 @@ export class DevicesService implements OnModuleDestroy {
     return true;
   }
 
+  /** A job gave up on this device: it is told why, marked lost and disconnected (it may rejoin as a new device). */
+  drop(deviceId: string, code: string, message: string): void {
+    const socket = this.sockets.get(deviceId);
+    socket?.emit(EVENTS.error, { code, message });
+    this.markLost(deviceId, `${code}: ${message}`);
+    socket?.disconnect(true);
+  }
+
   get(deviceId: string): DeviceView | undefined {
     return this.devices.get(deviceId);
   }

@@ -62,6 +62,7 @@ export class JobsService implements OnModuleInit {
       freeDevice: (deviceId) => {
         if (this.devices.get(deviceId)?.jobId === id) this.devices.setIdle(deviceId);
       },
+      dropDevice: (deviceId, code, message) => this.devices.drop(deviceId, code, message),
       changed: () => this.schedule(),
       dashMetrics: (m) => this.dashboard.metrics(m),
       dashEpoch: (e) => this.dashboard.epoch(e),

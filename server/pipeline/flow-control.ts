@@ -53,6 +53,7 @@ export class FlowControl {
         const input = s === 0 ? this.nextFeed() : st.queue.shift();
         if (!input) break;
         st.inFlight.set(input.batchId, Date.now());
+        if (input.phase === 'train') st.fedUpTo = Math.max(st.fedUpTo, input.step);
         st.bytesIn += payloadByteSize(input);
         this.deps.send(st.deviceId, EVENTS.stageInput, input);
       }

@@ -1,6 +1,8 @@
-import { EVENTS, type JobSpec, type JobStatus, type PlanEntry, type ServerToDevicePayloads } from '../../protocol/index.js';
+import { EVENTS, type JobEvent, type JobSpec, type JobStatus, type PlanEntry, type ServerToDevicePayloads } from '../../protocol/index.js';
 import type { PlannedStage } from '../planner/planner.js';
 import { FINISHED_STATUSES } from '../storage/metrics.store.js';
+import { checkCheckpoint } from './checkpoint-checks.js';
+import { overdue, type StageFault } from './deadlines.js';
 import { FeedCursor } from './feed-cursor.js';
 import { Feeder } from './feeder.js';
 import { buildJobModel, imageShape, largestInboundBytes, outputBytesPerBatch, outputExpectation, type JobModel } from './job-model.js';
@@ -9,6 +11,8 @@ import { StageState } from './stage-state.js';
 
 /** How long a finished job waits for its last checkpoints before it is done anyway. */
 const FINAL_CHECKPOINT_WAIT_MS = 30_000;
+/** Events a job keeps for its view. */
+const MAX_EVENTS = 100;
 
 /** What the lifecycle asks of flow control (FlowControl). */
 export interface Traffic {
@@ -38,7 +42,10 @@ export class JobLifecycle {
   cursor: FeedCursor | null = null;
   /** Training and evaluation are over; the last checkpoints are awaited. */
   finishing = false;
+  /** Faults and recoveries, for the job's view (the last MAX_EVENTS). */
+  readonly events: JobEvent[] = [];
   private finishTimer: NodeJS.Timeout | null = null;
+  private deadlineTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly id: string,
@@ -96,6 +103,35 @@ export class JobLifecycle {
     this.waitingFor = 'stages to report ready';
     this.savePlan();
     for (const st of this.stages) this.sendAssign(st, undefined, 0);
+    const every = Math.min(1000, Math.max(50, this.deps.config.deadlineFloorMs / 4));
+    this.deadlineTimer = setInterval(() => this.checkDeadlines(), every);
+    this.deadlineTimer.unref();
+  }
+
+  /** Records an event in the job's view and the log. */
+  note(code: string, st: { index: number; deviceId: string } | null, message: string): void {
+    this.events.push({ at: Date.now(), code, stage: st?.index ?? null, deviceId: st?.deviceId ?? null, message });
+    if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+    this.deps.config.log(`job ${this.id}: ${message}${st ? ` (device ${st.deviceId})` : ''}`);
+  }
+
+  /**
+   * Gives up on a stage's device (deadlines missed, answers refused): the
+   * device is told why and dropped, which pauses the job until the stage is
+   * re-assigned (deviceLost, by way of the device service).
+   */
+  giveUp(st: StageState, fault: StageFault): void {
+    if (this.finished || st.lost) return;
+    this.note(fault.code, st, fault.message);
+    this.deps.dropDevice(st.deviceId, fault.code, fault.message);
+  }
+
+  private checkDeadlines(): void {
+    if (!this.feeding) return;
+    for (const { st, fault } of overdue(this.stages, this.deps.config, Date.now())) {
+      if (fault) this.giveUp(st, fault);
+      else this.note('deadline-missed', st, `stage ${st.index} missed its deadline (${st.missedInARow} in a row)`);
+    }
   }
 
   /** Every stage reported ready: the job starts, or resumes after a pause. */
@@ -114,23 +150,41 @@ export class JobLifecycle {
     return this.finished ? [] : this.stages.filter((s) => s.lost);
   }
 
-  /** Gives a lost stage to `deviceId`, with its last stored checkpoint (or fresh weights). */
+  /** Gives a lost stage to `deviceId`, with its newest usable checkpoint (or fresh weights). */
   async reassign(st: StageState, deviceId: string): Promise<void> {
     st.deviceId = deviceId;
     st.lost = false;
     st.ready = false;
     st.clearTraffic();
+    st.fedUpTo = -1;
     this.savePlan();
-    const row = this.deps.checkpoints.latest(this.id, st.index);
-    let weights: Uint8Array<ArrayBuffer> | undefined;
-    try {
-      weights = row ? await this.deps.checkpoints.read(row) : undefined;
-    } catch (err: unknown) {
-      this.deps.config.log(`job ${this.id}: checkpoint ${row?.path} unreadable, stage ${st.index} starts fresh: ${String(err)}`);
-    }
+    this.waitingFor = `stage ${st.index} to be rebuilt on device ${deviceId}`;
+    const found = await this.usableCheckpoint(st);
     if (this.finished || st.deviceId !== deviceId) return;
-    this.deps.config.log(`job ${this.id}: stage ${st.index} -> device ${deviceId}${row ? ` from checkpoint step ${row.step}` : ' with fresh weights'}`);
-    this.sendAssign(st, weights, this.cursor!.resumeStep());
+    this.deps.config.log(`job ${this.id}: stage ${st.index} -> device ${deviceId}${found ? ` from checkpoint step ${found.step}` : ' with fresh weights'}`);
+    this.waitingFor = 'stages to report ready';
+    const resume = this.cursor!.resumeStep();
+    // A checkpoint of step C holds training up to step C - 1; steps from there to `resume` are not fed again.
+    const from = found?.step ?? 0;
+    if (from < resume) {
+      st.missedSteps.push({ from, to: resume });
+      this.note('steps-missed', st, `modules ${st.firstModule}..${st.lastModule} of stage ${st.index} missed steps ${from}..${resume - 1} (restored from ${found ? `the checkpoint of step ${from}` : 'fresh weights'}, feeding resumes at step ${resume})`);
+    }
+    this.sendAssign(st, found?.weights, resume);
+  }
+
+  /** The newest checkpoint of `st` that reads back intact and passes the receipt checks; older ones are the fallback. */
+  private async usableCheckpoint(st: StageState): Promise<{ step: number; weights: Uint8Array<ArrayBuffer> } | undefined> {
+    for (const row of this.deps.checkpoints.list(this.id, st.index)) {
+      try {
+        const weights = await this.deps.checkpoints.read(row);
+        checkCheckpoint(weights, { stage: st.index, firstModule: st.firstModule, lastModule: st.lastModule, step: row.step });
+        return { step: row.step, weights };
+      } catch (err: unknown) {
+        this.note('bad-checkpoint', st, `checkpoint ${row.path} cannot be used, falling back to an older one: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    return undefined;
   }
 
   /** The device holding one or more stages is gone: pause, forget what was in flight. */
@@ -151,7 +205,7 @@ export class JobLifecycle {
     this.traffic.pause();
     if (this.status === 'running') this.setStatus('paused');
     this.waitingFor = `an idle device for stage(s) ${hit.map((s) => s.index).join(', ')}`;
-    this.deps.config.log(`job ${this.id}: device ${deviceId} lost, ${this.status}`);
+    for (const st of hit) this.note('stage-lost', st, `device ${deviceId} lost, stage ${st.index} waits for an idle device; job ${this.status}`);
     this.deps.changed();
   }
 
@@ -223,6 +277,14 @@ export class JobLifecycle {
   private resume(): void {
     this.traffic.forgetStale();
     this.cursor!.rewind();
+    const resume = this.cursor!.resumeStep();
+    for (const st of this.stages) {
+      // A surviving stage trained what it was sent; what is fed again it trains a second time.
+      if (st.fedUpTo < resume) continue;
+      st.repeatedSteps.push({ from: resume, to: st.fedUpTo + 1 });
+      this.note('steps-repeated', st, `modules ${st.firstModule}..${st.lastModule} of stage ${st.index} trained steps ${resume}..${st.fedUpTo} before the fault and get them again`);
+      st.fedUpTo = resume - 1;
+    }
     this.deps.config.log(`job ${this.id}: resuming at ${this.cursor!.describe()}`);
     this.setStatus('running');
   }
@@ -272,5 +334,7 @@ export class JobLifecycle {
   private clearTimer(): void {
     if (this.finishTimer) clearTimeout(this.finishTimer);
     this.finishTimer = null;
+    if (this.deadlineTimer) clearInterval(this.deadlineTimer);
+    this.deadlineTimer = null;
   }
 }

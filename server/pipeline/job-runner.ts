@@ -2,6 +2,8 @@ import { stageMemoryBytes } from '../../engine/model/cost.js';
 import {
   EVENTS,
   payloadByteSize,
+  ProtocolError,
+  type JobEvent,
   type JobProgress,
   type JobSpec,
   type JobStatus,
@@ -28,6 +30,8 @@ import {
   checkPhase,
   stageHeldBy,
 } from './answer-checks.js';
+import { checkCheckpoint } from './checkpoint-checks.js';
+import { refused } from './deadlines.js';
 import { FlowControl } from './flow-control.js';
 import { JobLifecycle } from './job-lifecycle.js';
 import type { JobModel } from './job-model.js';
@@ -83,6 +87,9 @@ export class JobRunner {
   }
   get model(): JobModel | null {
     return this.life.model;
+  }
+  get events(): JobEvent[] {
+    return this.life.events;
   }
   get stages(): StageState[] {
     return this.life.stages;
@@ -150,6 +157,10 @@ export class JobRunner {
 
   onOutput(deviceId: string, msg: StageOutput): void {
     const st = this.stageOf(deviceId, msg.stage, EVENTS.stageOutput);
+    this.countRefusal(st, () => this.output(st, msg));
+  }
+
+  private output(st: StageState, msg: StageOutput): void {
     checkOutputAllowed(st, this.stages.length, msg);
     const info = this.flow.answerOf(st, msg.batchId, EVENTS.stageOutput);
     if (!info) return;
@@ -164,6 +175,23 @@ export class JobRunner {
 
   onDone(deviceId: string, msg: StageDone): void {
     const st = this.stageOf(deviceId, msg.stage, EVENTS.stageDone);
+    this.countRefusal(st, () => this.done(st, msg));
+  }
+
+  /** Runs an answer's handling; a refused answer counts towards giving up on the stage (deadlines.ts). */
+  private countRefusal(st: StageState, handle: () => void): void {
+    try {
+      handle();
+    } catch (err: unknown) {
+      if (err instanceof ProtocolError) {
+        const fault = refused(st, err.message);
+        if (fault) this.life.giveUp(st, fault);
+      }
+      throw err;
+    }
+  }
+
+  private done(st: StageState, msg: StageDone): void {
     checkDoneAllowed(st, this.stages.length, msg.batchId);
     const info = this.flow.answerOf(st, msg.batchId, EVENTS.stageDone);
     if (!info) return;
@@ -209,6 +237,13 @@ export class JobRunner {
     const st = this.stageOf(deviceId, msg.stage, EVENTS.stageCheckpoint);
     checkCheckpointSize(msg, this.model!, st);
     st.bytesOut += msg.weights.byteLength;
+    try {
+      checkCheckpoint(msg.weights, { stage: st.index, firstModule: st.firstModule, lastModule: st.lastModule, step: msg.step });
+    } catch (err: unknown) {
+      // Never stored: the stage keeps its older checkpoints to fall back to.
+      this.life.note('bad-checkpoint', st, `checkpoint refused: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    }
     const row = await this.deps.checkpoints.save(this.id, st.index, msg.epoch, msg.step, msg.weights);
     this.life.checkpointStored(st, row.step);
   }
@@ -224,7 +259,8 @@ export class JobRunner {
   }
 
   stageViews(): StageView[] {
-    return this.stages.map((s) => s.view());
+    const stepsDone = this.progress()?.stepsDone ?? 0;
+    return this.stages.map((s) => s.view(stepsDone));
   }
 
   private stageOf(deviceId: string, stage: number, event: string): StageState {

@@ -14,6 +14,8 @@ export interface RunnerDeps {
   deviceName(deviceId: string): string;
   /** The job no longer holds this device. */
   freeDevice(deviceId: string): void;
+  /** Gives up on a device: tell it why (an `error` with `code`) and treat it as lost. */
+  dropDevice(deviceId: string, code: string, message: string): void;
   /** Status changed: the scheduler may have work (free devices, a stage to re-assign). */
   changed(): void;
   dashMetrics(m: DashMetrics): void;

@@ -18,7 +18,23 @@ export class StageState {
   bytesOut = 0;
   measuredMs: number | null = null;
   lastCheckpointStep: number | null = null;
+  /** Deadlines this stage missed (docs/runtime.md, deadlines), in all and since its last answer. */
+  missedDeadlines = 0;
+  missedInARow = 0;
+  /**
+   * Global steps [from, to) this stage's modules never trained on: it was
+   * restored from a checkpoint older than the step feeding resumed at.
+   */
+  readonly missedSteps: Array<{ from: number; to: number }> = [];
+  /** Steps [from, to) this stage's modules trained on twice: fed again after a fault downstream. */
+  readonly repeatedSteps: Array<{ from: number; to: number }> = [];
+  /** Highest training step sent to the current device (it trains what it is sent), -1 before any. */
+  fedUpTo = -1;
+  /** Answers refused since the last accepted one. */
+  refusedInARow = 0;
   private lastAnswerAt = 0;
+  /** A missed deadline starts the next one from when it was missed. */
+  private missedAt = 0;
 
   constructor(
     readonly index: number,
@@ -35,6 +51,27 @@ export class StageState {
     this.inFlight.clear();
     this.queue = [];
     this.lastAnswerAt = 0;
+    this.missedAt = 0;
+    this.missedInARow = 0;
+    this.refusedInARow = 0;
+  }
+
+  /**
+   * Since when the device owes its oldest in-flight batch: it was sent, the
+   * previous answer came, or the last deadline was missed, whichever is
+   * later; null with nothing in flight.
+   */
+  owedSince(): number | null {
+    const oldest = this.inFlight.values().next();
+    if (oldest.done) return null;
+    return Math.max(oldest.value, this.lastAnswerAt, this.missedAt);
+  }
+
+  /** The oldest batch in flight missed its deadline at `now`. */
+  missed(now: number): void {
+    this.missedDeadlines++;
+    this.missedInARow++;
+    this.missedAt = now;
   }
 
   /**
@@ -47,10 +84,14 @@ export class StageState {
     this.inFlight.delete(batchId);
     const ms = now - Math.max(sentAt, this.lastAnswerAt);
     this.lastAnswerAt = now;
+    this.missedInARow = 0;
+    this.refusedInARow = 0;
     this.measuredMs = this.measuredMs === null ? ms : this.measuredMs + EMA * (ms - this.measuredMs);
   }
 
-  view(): StageView {
+  /** `stepsDone`: training steps the last stage acknowledged; this stage trained those less the missed ones. */
+  view(stepsDone: number): StageView {
+    const missed = this.missedSteps.reduce((n, r) => n + Math.max(0, Math.min(r.to, stepsDone) - r.from), 0);
     return {
       stage: this.index,
       deviceId: this.deviceId,
@@ -67,6 +108,11 @@ export class StageState {
       estimatedMsPerBatch: this.estimatedMs,
       measuredMsPerBatch: this.measuredMs,
       lastCheckpointStep: this.lastCheckpointStep,
+      missedDeadlines: this.missedDeadlines,
+      trainedSteps: Math.max(0, stepsDone - missed),
+      missedSteps: this.missedSteps.map((r) => ({ ...r })),
+      repeatedSteps: this.repeatedSteps.map((r) => ({ ...r })),
+      refusedInARow: this.refusedInARow,
     };
   }
 }

@@ -1,6 +1,11 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { CheckpointRow, MetricsStore } from './metrics.store.js';
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
 
 /** Checkpoints kept per stage; older ones are deleted once a newer one is safely on disk. */
 export const KEEP_CHECKPOINTS = 3;
@@ -27,7 +32,7 @@ export class CheckpointStore {
     const tmp = `${path}.${process.pid}.tmp`;
     await writeFile(tmp, weights);
     await rename(tmp, path);
-    const row: CheckpointRow = { stage, step, epoch, path, bytes: weights.byteLength };
+    const row: CheckpointRow = { stage, step, epoch, path, bytes: weights.byteLength, sha256: sha256(weights) };
     this.metrics.insertCheckpoint(jobId, row);
     await this.prune(jobId, stage);
     return row;
@@ -38,8 +43,16 @@ export class CheckpointStore {
     return this.metrics.listCheckpoints(jobId, stage)[0];
   }
 
+  /** Checkpoints of a stage, newest first (a stage falls back to an older one when the newest cannot be used). */
+  list(jobId: string, stage: number): CheckpointRow[] {
+    return this.metrics.listCheckpoints(jobId, stage);
+  }
+
+  /** The file's bytes; throws when they are not what was received (checksum). */
   async read(row: CheckpointRow): Promise<Uint8Array<ArrayBuffer>> {
-    return new Uint8Array(await readFile(row.path));
+    const bytes = new Uint8Array(await readFile(row.path));
+    if (row.sha256 !== null && sha256(bytes) !== row.sha256) throw new Error(`${row.path} does not match the checksum it was stored with: the file changed on disk`);
+    return bytes;
   }
 
   private async prune(jobId: string, stage: number): Promise<void> {

@@ -34,6 +34,8 @@ export interface CheckpointRow {
   epoch: number;
   path: string;
   bytes: number;
+  /** SHA-256 of the file as received (hex); null for rows of older coordinators. */
+  sha256: string | null;
 }
 
 interface RawJob {
@@ -79,6 +81,9 @@ export class MetricsStore {
     // WAL + NORMAL: a crash can lose the last transactions but never corrupts the file.
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    const cols = this.db.prepare('PRAGMA table_info(checkpoints)').all() as Array<{ name: string }>;
+    // Databases of older coordinators lack the checksum column.
+    if (!cols.some((c) => c.name === 'sha256')) this.db.exec('ALTER TABLE checkpoints ADD COLUMN sha256 TEXT');
   }
 
   /** Jobs a previous coordinator left unfinished can't resume: their devices and pipeline state are gone. */
@@ -153,13 +158,13 @@ export class MetricsStore {
 
   insertCheckpoint(jobId: string, c: CheckpointRow): void {
     this.db
-      .prepare('INSERT OR REPLACE INTO checkpoints (job_id, stage, step, epoch, path, bytes, at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(jobId, c.stage, c.step, c.epoch, c.path, c.bytes, Date.now());
+      .prepare('INSERT OR REPLACE INTO checkpoints (job_id, stage, step, epoch, path, bytes, sha256, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(jobId, c.stage, c.step, c.epoch, c.path, c.bytes, c.sha256, Date.now());
   }
 
   /** Checkpoints of one stage, newest first. */
   listCheckpoints(jobId: string, stage: number): CheckpointRow[] {
-    return this.db.prepare('SELECT stage, step, epoch, path, bytes FROM checkpoints WHERE job_id = ? AND stage = ? ORDER BY step DESC').all(jobId, stage) as CheckpointRow[];
+    return this.db.prepare('SELECT stage, step, epoch, path, bytes, sha256 FROM checkpoints WHERE job_id = ? AND stage = ? ORDER BY step DESC').all(jobId, stage) as CheckpointRow[];
   }
 
   deleteCheckpoint(jobId: string, stage: number, step: number): void {

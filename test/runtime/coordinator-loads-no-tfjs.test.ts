@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { packr, type StageCheckpoint } from '../../engine/train/checkpoint-format.js';
+import { packr } from '../../engine/train/checkpoint-format.js';
 import { api, cleanups, runCleanups, smallJob, waitForStatus } from '../server/helpers.js';
 import { shapeDevice } from '../server/shape-device.js';
 import { spawnCoordinator } from './processes.js';
@@ -73,12 +73,8 @@ describe('the coordinator without tfjs', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'contsup-no-tfjs-'));
     cleanups.unshift(() => rmSync(dataDir, { recursive: true, force: true }));
     const { url, child } = await spawnCoordinator({ dataDir, joinToken: 'join-secret', adminToken: 'admin-secret', ...rec });
-    // Stage checkpoints in the real file format (no tensors), so the model download combines real files.
-    const checkpoint = (a: { firstModule: number; lastModule: number }, input: { step: number }): Uint8Array<ArrayBuffer> => {
-      const ckpt: StageCheckpoint = { format: 'contsup-stage', version: 1, firstModule: a.firstModule, lastModule: a.lastModule, step: input.step, params: {}, momentum: {} };
-      return new Uint8Array(packr.pack(ckpt));
-    };
-    for (const name of ['a', 'b']) await shapeDevice(url, { name, checkpoint });
+    // Shape devices send stage checkpoints in the real file format, so the model download combines real files.
+    for (const name of ['a', 'b']) await shapeDevice(url, { name });
     const body = smallJob({ modules: 2, context: 'R1E', limitTrain: 32, limitTest: 16 });
     const created = await api({ url }, 'POST', '/api/jobs', { token: 'admin-secret', body });
     expect(created.status, JSON.stringify(created.body)).toBe(201);

@@ -138,7 +138,7 @@ export interface CliCoordinator {
 }
 
 /** `contsup coordinator --port 0 --host 127.0.0.1 ...`; the URL is read from its banner. */
-export async function spawnCoordinator(opts: { dataDir: string; joinToken: string; adminToken: string } & SpawnOptions): Promise<CliCoordinator> {
+export async function spawnCoordinator(opts: { dataDir: string; joinToken: string; adminToken: string; args?: string[] } & SpawnOptions): Promise<CliCoordinator> {
   const child = spawnCli('coordinator', [
     'coordinator',
     '--port', '0',
@@ -146,6 +146,7 @@ export async function spawnCoordinator(opts: { dataDir: string; joinToken: strin
     '--join-token', opts.joinToken,
     '--admin-token', opts.adminToken,
     '--data-dir', opts.dataDir,
+    ...(opts.args ?? []),
   ], opts);
   let exited = false;
   void child.exited.then(() => (exited = true));

@@ -1,4 +1,5 @@
 import { modelConfigForJob } from '../../engine/model/job-config.js';
+import { packr, type StageCheckpoint } from '../../engine/train/checkpoint-format.js';
 import type { ModelConfig } from '../../engine/model/config.js';
 import { cutAfter, shapeContract, type CutCrossing } from '../../engine/model/shape-contract.js';
 import {
@@ -11,6 +12,18 @@ import {
   type TensorFrame,
 } from '../../protocol/index.js';
 import { joinDevice, type JoinOptions, type JoinedDevice } from './helpers.js';
+
+/**
+ * A stage checkpoint in the real file layout (engine/train/checkpoint-format.ts)
+ * that passes the coordinator's receipt checks, holding one small made-up
+ * tensor per module (values depend on the step, so files differ).
+ */
+export function fakeCheckpoint(a: StageAssign, step: number): Uint8Array<ArrayBuffer> {
+  const params: StageCheckpoint['params'] = {};
+  for (let k = a.firstModule; k <= a.lastModule; k++) params[`m${k}/fake/w`] = { shape: [4], bytes: new Uint8Array(new Float32Array([k, step, 1, 2]).buffer) };
+  const file: StageCheckpoint = { format: 'contsup-stage', version: 1, firstModule: a.firstModule, lastModule: a.lastModule, step, params, momentum: {} };
+  return new Uint8Array(packr.pack(file));
+}
 
 /** The model config a device builds from `stage:assign`: the device's own mapping. */
 export function modelConfigOf(a: StageAssign): ModelConfig {
@@ -31,7 +44,7 @@ export interface ShapeDeviceOptions extends JoinOptions {
   onAssign?: (assign: StageAssign, dev: ShapeDevice) => void;
   /** A (bad) output to send before the correct one, to misbehave. */
   sendFirst?: (out: StageOutput, input: StageInput) => StageOutput | undefined;
-  /** The checkpoint bytes to send when asked (default: 1 KiB of a fixed pattern). */
+  /** The checkpoint bytes to send when asked, for step input.step + 1 (default: fakeCheckpoint). */
   checkpoint?: (assign: StageAssign, input: StageInput) => Uint8Array<ArrayBuffer>;
 }
 
@@ -44,6 +57,10 @@ export interface ShapeDevice extends JoinedDevice {
   answered: number;
   checkpoints: Uint8Array[];
   stopAfter: number | undefined;
+  /** Never answer inputs (a hung device that still beats); settable from onAssign. */
+  silent: boolean;
+  /** Answer each input with this many wrong-shape outputs instead of the right one. */
+  badOutputs: number;
 }
 
 /**
@@ -53,7 +70,7 @@ export interface ShapeDevice extends JoinedDevice {
  */
 export async function shapeDevice(url: string, opts: ShapeDeviceOptions = {}): Promise<ShapeDevice> {
   const joined = await joinDevice(url, opts);
-  const dev: ShapeDevice = { ...joined, assigns: [], inputs: [], maxInFlight: 0, answered: 0, checkpoints: [], stopAfter: opts.stopAfter };
+  const dev: ShapeDevice = { ...joined, assigns: [], inputs: [], maxInFlight: 0, answered: 0, checkpoints: [], stopAfter: opts.stopAfter, silent: false, badOutputs: 0 };
   const { socket } = joined;
   let assign: StageAssign | null = null;
   let shapes: CutCrossing | null = null;
@@ -71,6 +88,7 @@ export async function shapeDevice(url: string, opts: ShapeDeviceOptions = {}): P
   socket.on(EVENTS.stageInput, (msg) => {
     validateFromServer(EVENTS.stageInput, msg);
     dev.inputs.push(msg);
+    if (dev.silent) return;
     pending++;
     dev.maxInFlight = Math.max(dev.maxInFlight, pending);
     // Inputs are answered strictly in arrival order, as the protocol requires.
@@ -100,15 +118,23 @@ export async function shapeDevice(url: string, opts: ShapeDeviceOptions = {}): P
       const out: StageOutput = { ...head, epoch: msg.epoch, step: msg.step, labels: msg.labels, h: zeros([n, ...s.h.shape], s.h.dtype) };
       if (s.image) out.image = msg.image ?? msg.images!;
       if (s.history.length > 0) out.history = s.history.map((e) => zeros([n, ...e.shape], e.dtype));
+      if (dev.badOutputs > 0) {
+        // Self-consistent frames one channel too wide: refused by the stage's shape rules, not the schema.
+        const wrong = [n, ...s.h.shape.slice(0, -1), s.h.shape.at(-1)! + 1];
+        for (let i = 0; i < dev.badOutputs; i++) socket.emit(EVENTS.stageOutput, { ...out, h: zeros(wrong, s.h.dtype) });
+        return;
+      }
       const bad = opts.sendFirst?.(out, msg);
       if (bad) socket.emit(EVENTS.stageOutput, bad);
       socket.emit(EVENTS.stageOutput, out);
     }
     dev.answered++;
     if (msg.checkpointAfter) {
-      const weights = opts.checkpoint?.(a, msg) ?? new Uint8Array(1024).map((_, i) => (i * 7 + msg.step) & 0xff);
+      // As a real stage does: the checkpoint is of the next step to train.
+      const step = msg.step + 1;
+      const weights = opts.checkpoint?.(a, msg) ?? fakeCheckpoint(a, step);
       dev.checkpoints.push(weights);
-      socket.emit(EVENTS.stageCheckpoint, { jobId: msg.jobId, stage: msg.stage, epoch: msg.epoch, step: msg.step, weights });
+      socket.emit(EVENTS.stageCheckpoint, { jobId: msg.jobId, stage: msg.stage, epoch: msg.epoch, step, weights });
     }
   }
   return dev;
