@@ -2,7 +2,8 @@ import { gatherBatch, type Dataset, type ImageSet, type PreprocessSpec } from '.
 import { augmentImages } from '../data/preprocess.js';
 import type { GllNetwork } from '../model/network.js';
 import { batchSeed, disposePrepared, epochBatches, evalBatches, prepareBatch } from './batches.js';
-import { cosineLr, type SgdOptions } from './sgd.js';
+import { DEFAULT_LR_SCHEDULE, scheduledLr, type LrSchedule } from './schedule.js';
+import type { SgdOptions } from './sgd.js';
 import { StageRunner, disposeStageTensors, type ModuleMetrics } from './stage-runner.js';
 
 export interface TrainOptions {
@@ -12,6 +13,8 @@ export interface TrainOptions {
   /** Seeds the shuffle and the augmentation (the weights are seeded by the model config). */
   seed: number;
   sgd?: SgdOptions;
+  /** Learning-rate schedule; per-step cosine when absent. */
+  schedule?: LrSchedule;
   evalBatchSize?: number;
 }
 
@@ -74,7 +77,7 @@ export class InProcessTrainer {
       const n = batches[b].length;
       const images = augmentImages(raw.images, n, train.height, train.width, train.channels, spec, batchSeed(seed, epoch, b));
       const batch = prepareBatch(this.net, images, raw.labels, shape, spec);
-      const stepLr = cosineLr(lr, this.step, total);
+      const stepLr = scheduledLr(lr, this.options.schedule ?? DEFAULT_LR_SCHEDULE, { step: this.step, totalSteps: total, epoch, epochs: this.options.epochs });
       const { output, metrics } = await this.runner.train(batch.input, batch.labels, batch.target, stepLr, b === 0);
       disposeStageTensors(output);
       disposePrepared(batch);
