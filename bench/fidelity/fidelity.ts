@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend, type NodeBackendName } from '../../engine/backend/select-backend.js';
 import { gatherBatch, type Dataset, type DatasetName, type PreprocessSpec } from '../../engine/data/dataset.js';
-import { fitImageSet, fitPreprocess } from '../../engine/data/fit-input.js';
 import { loadDataset } from '../../engine/data/load-dataset.js';
 import { augmentImages } from '../../engine/data/preprocess.js';
+import { applyDataRecipe, type AugmentName } from '../../engine/data/recipe.js';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../engine/model/config.js';
 import { GllNetwork } from '../../engine/model/network.js';
 import { batchSeed, epochBatches } from '../../engine/train/batches.js';
@@ -35,14 +35,6 @@ export function parseRow(row: string): { modules: number; context: string } {
   const m = /^K(\d+)-(R0|E|R1|R1E)$/.exec(row);
   if (!m) throw new Error(`unknown row "${row}": use E2E or K<2|4|8|16>-<R0|E|R1|R1E>, e.g. K4-R1E`);
   return { modules: Number(m[1]), context: m[2] };
-}
-
-/** The augmentation of a recipe name on top of a data set's normalisation. */
-export function augmentSpec(base: PreprocessSpec, augment: string, pad: number): PreprocessSpec {
-  const crop = augment === 'crop' || augment === 'crop-flip';
-  const flip = augment === 'flip' || augment === 'crop-flip';
-  if (!crop && !flip && augment !== 'none') throw new Error(`unknown augment "${augment}": use none, flip, crop or crop-flip`);
-  return { ...base, pad: crop ? pad : 0, flip };
 }
 
 interface Job {
@@ -151,9 +143,8 @@ async function main(): Promise<void> {
   const work = join('.fidelity', 'work');
   mkdirSync(work, { recursive: true });
   const raw = await loadDataset(budget.dataset as DatasetName, { dataDir: values['data-dir'], limitTrain: budget.limitTrain, limitTest: budget.limitTest, seed: 1 });
-  const shape = { size: budget.inputSize, channels: budget.channels };
-  const data: Dataset = { ...raw, train: fitImageSet(raw.train, shape), test: fitImageSet(raw.test, shape), preprocess: fitPreprocess(raw.preprocess, budget.channels) };
-  const spec = augmentSpec(data.preprocess, budget.augment, Number(values.pad));
+  const data = applyDataRecipe(raw, { inputSize: budget.inputSize, channels: budget.channels, augment: budget.augment as AugmentName, pad: Number(values.pad) });
+  const spec = data.preprocess;
   writeTensors(join(work, 'test'), [
     { name: 'images', shape: [data.test.count, data.test.height, data.test.width, data.test.channels], data: data.test.images },
     { name: 'labels', shape: [data.test.count], data: data.test.labels },
