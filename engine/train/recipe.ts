@@ -6,7 +6,8 @@
  */
 import type { DataRecipe } from '../data/recipe.js';
 import type { ModelConfig } from '../model/config.js';
-import { DEFAULT_LR_SCHEDULE, type LrSchedule, type LrScheduleName } from './schedule.js';
+import type { LrScheduleName } from './schedule.js';
+export { scheduleFor } from './schedule.js';
 import { DEFAULT_SGD, type SgdOptions } from './sgd.js';
 
 export interface TrainingRecipe extends DataRecipe {
@@ -26,11 +27,6 @@ export function sgdFor(r: TrainingRecipe): SgdOptions {
     weightDecay: r.weightDecay ?? DEFAULT_SGD.weightDecay,
     nesterov: r.nesterov ?? DEFAULT_SGD.nesterov,
   };
-}
-
-export function scheduleFor(r: TrainingRecipe): LrSchedule {
-  if (r.lrSchedule === undefined) return DEFAULT_LR_SCHEDULE;
-  return r.cosineEpochs === undefined ? { name: r.lrSchedule } : { name: r.lrSchedule, cosineEpochs: r.cosineEpochs };
 }
 
 /** The model-config fields a recipe sets (only those it names). */

@@ -61,6 +61,16 @@ export function scheduledLr(lr0: number, schedule: LrSchedule, at: LrPoint): num
   }
 }
 
+/**
+ * The schedule a recipe or job spec names (same field names); per-step cosine
+ * when it names none. Here, not in recipe.ts, because the coordinator's feeder
+ * uses it and must not load tfjs.
+ */
+export function scheduleFor(r: { lrSchedule?: LrScheduleName; cosineEpochs?: number }): LrSchedule {
+  if (r.lrSchedule === undefined) return DEFAULT_LR_SCHEDULE;
+  return r.cosineEpochs === undefined ? { name: r.lrSchedule } : { name: r.lrSchedule, cosineEpochs: r.cosineEpochs };
+}
+
 export function parseLrSchedule(name: string): LrScheduleName {
   if (!(LR_SCHEDULE_NAMES as readonly string[]).includes(name)) {
     throw new Error(`unknown lr schedule "${name}": use one of ${LR_SCHEDULE_NAMES.join(', ')}`);
