@@ -9,12 +9,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { generateSynthetic } from '../engine/data/synthetic.js';
-import { selectBackend, type NodeBackendName } from '../engine/backend/select-backend.js';
+import type { NodeBackendName } from '../engine/backend/backend-names.js';
+import { selectBackend } from '../engine/backend/select-backend.js';
 import { DEFAULT_MODEL_CONFIG } from '../engine/model/config.js';
 import { GllNetwork, type ModuleInput } from '../engine/model/network.js';
 import { disposePrepared, prepareBatch } from '../engine/train/batches.js';
 import { StageRunner } from '../engine/train/stage-runner.js';
-import { countFlops } from './flops.js';
+import { countFlops } from '../engine/model/flops.js';
 import { measureMatMulRate } from '../engine/backend/matmul-rate.js';
 
 function arg(name: string, fallback: string): string {
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   const backend = await selectBackend(arg('backend', 'wasm') as NodeBackendName, (m) => console.error(m));
   const batchSize = Number(arg('batch', '128'));
   const steps = Number(arg('steps', '3'));
-  const matMulGflops = measureMatMulRate(1024, 5);
+  const matMulGflops = await measureMatMulRate(1024, 5);
   console.error(`backend ${backend}; matMul 1024x1024: ${matMulGflops.toFixed(1)} GFLOP/s`);
   const data = generateSynthetic({ seed: 1, trainCount: batchSize, testCount: 2 });
   const rows: Row[] = [];

@@ -1,29 +1,17 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { DATASET_NAMES } from '../engine/data/dataset.js';
-import { HEAD_NAMES } from '../engine/model/config.js';
-import { BLOCKS_PER_STAGE } from '../engine/model/resnet.js';
+import { Command, Option } from 'commander';
+import { NODE_BACKEND_NAMES } from '../engine/backend/backend-names.js';
+import { TRAIN_DEFAULTS } from '../protocol/defaults.js';
+import { DATASET_NAMES, HEAD_NAMES, LOSS_NAMES, MODEL_NAMES, PARTITION_KINDS } from '../protocol/names.js';
 import { coordinatorCommand } from './coordinator-command.js';
+import { int, num } from './options.js';
 import { reproduceCommand } from './reproduce-command.js';
 import { startCommand } from './start-command.js';
-import { runTrain, type TrainCommandOptions } from './train-command.js';
+import type { TrainCommandOptions } from './train-command.js';
 import { deviceCommand } from './device-command.js';
+import { exportCommand } from './export-command.js';
 
-function int(name: string, min: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${v}"`);
-    return n;
-  };
-}
-
-function positive(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${v}"`);
-    return n;
-  };
-}
+const one = (names: readonly string[]): string => `one of ${names.join(', ')}`;
 
 const program = new Command();
 program
@@ -31,35 +19,40 @@ program
   .description('Greedy local learning with Context Supply: train ResNets as K gradient-isolated modules, in one process or across devices.')
   .showHelpAfterError();
 
+// Job-spec fields are only parsed here (number, integer); runTrain checks them
+// with parseJobSpec, so a bad value gets the words POST /api/jobs uses.
+const d = TRAIN_DEFAULTS;
 program
   .command('train')
   .description('train in one process (the reference semantics of the distributed runtime)')
-  .addOption(new Option('--model <name>', 'backbone').choices(Object.keys(BLOCKS_PER_STAGE)).default('resnet32'))
-  .option('--modules <K>', 'gradient-isolated modules (1 = end-to-end)', int('--modules', 1), 4)
-  .option('--context <mode>', 'context supply: R0, E, R<n>, R<n>E (e.g. R1, R1E)', 'E')
-  .addOption(new Option('--loss <name>', 'local loss').choices(['ce', 'supcon']).default('ce'))
-  .addOption(new Option('--head <name>', 'local head').choices([...HEAD_NAMES]).default('1c2f'))
-  .option('--decoder', 'add the reconstruction decoder to every local loss', false)
-  .addOption(new Option('--partition <kind>', 'cut table').choices(['equal', 'memory']).default('equal'))
-  .addOption(new Option('--dataset <name>', 'data set').choices([...DATASET_NAMES]).default('synthetic'))
+  .option('--model <name>', `backbone: ${one(MODEL_NAMES)}`, d.model)
+  .option('--modules <K>', 'gradient-isolated modules (1 = end-to-end)', int('--modules'), d.modules)
+  .option('--context <mode>', 'context supply: R0, E, R<n>, R<n>E (e.g. R1, R1E)', d.context)
+  .option('--loss <name>', `local loss: ${one(LOSS_NAMES)}`, d.loss)
+  .option('--head <name>', `local head: ${one(HEAD_NAMES)}`, d.head)
+  .option('--decoder', 'add the reconstruction decoder to every local loss', d.decoder)
+  .option('--partition <kind>', `cut table: ${one(PARTITION_KINDS)}`, d.partition)
+  .option('--dataset <name>', `data set: ${one(DATASET_NAMES)}`, d.dataset)
   .option('--data-dir <dir>', 'where data sets are searched and downloaded (default ~/.cache/contsup/datasets)')
-  .option('--epochs <n>', 'epochs', int('--epochs', 1), 1)
-  .option('--batch-size <n>', 'batch size', int('--batch-size', 2), 128)
-  .option('--lr <x>', 'initial learning rate (cosine decay per step)', positive('--lr'), 0.1)
-  .option('--limit-train <n>', 'use the first N training images', int('--limit-train', 2))
-  .option('--limit-test <n>', 'use the first N test images', int('--limit-test', 1))
-  .option('--seed <n>', 'seed for weights, shuffle and augmentation', int('--seed', 0), 1)
-  .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
+  .option('--epochs <n>', 'epochs', int('--epochs'), d.epochs)
+  .option('--batch-size <n>', 'batch size', int('--batch-size'), d.batchSize)
+  .option('--lr <x>', 'initial learning rate (cosine decay per step)', num('--lr'), d.lr)
+  .option('--limit-train <n>', 'use the first N training images', int('--limit-train'))
+  .option('--limit-test <n>', 'use the first N test images', int('--limit-test'))
+  .option('--seed <n>', 'seed for weights, shuffle and augmentation', int('--seed'), d.seed)
+  .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(NODE_BACKEND_NAMES))
   .option('--json', 'print one JSON object per line instead of a progress bar', false)
   .action(async (opts: TrainCommandOptions) => {
+    // Loaded on use, like every tfjs-backed command: `contsup coordinator` never loads tfjs.
+    const { runTrain } = await import('./train-command.js');
     await runTrain(opts);
   });
 
 coordinatorCommand(program);
 deviceCommand(program);
 startCommand(program);
-
-reproduceCommand(program, { int, positive });
+exportCommand(program);
+reproduceCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`contsup: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,7 +1,8 @@
 import { networkInterfaces } from 'node:os';
-import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { startCoordinator, type CoordinatorHandle } from '../server/main.js';
+import { COORDINATOR_DEFAULTS } from '../protocol/defaults.js';
+import { int } from './options.js';
 
 interface CoordinatorCommandOptions {
   port: number;
@@ -11,14 +12,6 @@ interface CoordinatorCommandOptions {
   adminToken?: string;
   maxMessageMib: number;
   datasetDir?: string;
-}
-
-function int(name: string, min: number, max: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ${min}..${max}, got "${v}"`);
-    return n;
-  };
 }
 
 /** Addresses other machines can reach this one at, for the printed device command. */
@@ -44,16 +37,14 @@ export function coordinatorCommand(program: Command): Command {
   return program
     .command('coordinator')
     .description('run the coordinator: REST API, device and dashboard Socket.IO, SQLite history')
-    .option('--port <n>', 'TCP port (0 picks a free one)', int('--port', 0, 65535), 3000)
-    .option('--host <addr>', 'interface to listen on', '0.0.0.0')
-    .option('--data-dir <dir>', 'database and checkpoints', '.contsup')
+    .option('--port <n>', 'TCP port (0 picks a free one)', int('--port', 0, 65535), COORDINATOR_DEFAULTS.port)
+    .option('--host <addr>', 'interface to listen on', COORDINATOR_DEFAULTS.host)
+    .option('--data-dir <dir>', 'database and checkpoints', COORDINATOR_DEFAULTS.dataDir)
     .option('--join-token <t>', 'token devices join with (default: random)')
     .option('--admin-token <t>', 'bearer token for REST mutations (default: random)')
-    .option('--max-message-mib <n>', 'largest message a device may send, MiB', int('--max-message-mib', 1, 4096), 64)
+    .option('--max-message-mib <n>', 'largest message a device may send, MiB', int('--max-message-mib', 1, 4096), COORDINATOR_DEFAULTS.maxMessageMib)
     .option('--dataset-dir <dir>', 'where data sets are searched and downloaded (default ~/.cache/contsup/datasets)')
     .action(async (opts: CoordinatorCommandOptions) => {
-      // The coordinator only reads network shapes; tfjs's advice to install a faster backend is noise here.
-      tf.enableProdMode();
       const c = await startCoordinator({
         port: opts.port,
         host: opts.host,

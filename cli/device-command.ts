@@ -1,7 +1,8 @@
 import { hostname, totalmem, platform, arch } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { describeBackend, selectBackend, type NodeBackendName } from '../engine/backend/select-backend.js';
-import { DeviceRuntime } from '../client/device-runtime.js';
+import { NODE_BACKEND_NAMES, type NodeBackendName } from '../engine/backend/backend-names.js';
+import { DEVICE_DEFAULTS } from '../protocol/defaults.js';
+import { int } from './options.js';
 import type { DeviceLogLevel, DeviceMetrics, DeviceStatus } from '../client/device-types.js';
 
 export interface DeviceCommandOptions {
@@ -10,14 +11,6 @@ export interface DeviceCommandOptions {
   name?: string;
   backend?: NodeBackendName;
   memoryMb?: number;
-}
-
-function positiveInt(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${v}"`);
-    return n;
-  };
 }
 
 function url(v: string): string {
@@ -50,6 +43,9 @@ function printMetrics(m: DeviceMetrics): string {
  */
 export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal): Promise<void> {
   const write = (level: DeviceLogLevel, msg: string): void => void process.stderr.write(`${stamp()} ${level === 'info' ? '' : `${level}: `}${msg}\n`);
+  // tfjs is loaded on use: the CLI registers this command in every process, the coordinator's too.
+  const { describeBackend, selectBackend } = await import('../engine/backend/select-backend.js');
+  const { DeviceRuntime } = await import('../client/device-runtime.js');
   const backend = await selectBackend(opts.backend, (msg) => write('info', msg));
   const detail = describeBackend();
   write('info', `backend: ${detail}`);
@@ -107,11 +103,11 @@ export function deviceCommand(program: Command): void {
   program
     .command('device')
     .description('join a coordinator as a compute device and run the stages it assigns (until Ctrl-C)')
-    .option('--url <url>', 'coordinator URL', url, 'http://127.0.0.1:3000')
+    .option('--url <url>', 'coordinator URL', url, DEVICE_DEFAULTS.url)
     .option('--token <secret>', 'join token the coordinator was started with (default $CONTSUP_TOKEN, else none)', process.env.CONTSUP_TOKEN ?? '')
     .option('--name <name>', 'device name shown on the dashboard (default <hostname>-<pid>)')
-    .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
-    .option('--memory-mb <n>', 'memory this device may use for training, MiB (default: all of the machine)', positiveInt('--memory-mb'))
+    .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(NODE_BACKEND_NAMES))
+    .option('--memory-mb <n>', 'memory this device may use for training, MiB (default: all of the machine)', int('--memory-mb', 1))
     .action(async (opts: DeviceCommandOptions) => {
       await runDevice(opts);
     });

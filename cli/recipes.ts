@@ -3,7 +3,7 @@
  * images, epochs, batch, lr) plus a training recipe, so a printed table always
  * says what it was trained under.
  */
-import type { DatasetName } from '../engine/data/dataset.js';
+import type { DatasetName } from '../protocol/names.js';
 import type { TrainingRecipe } from '../engine/train/recipe.js';
 
 export interface NamedRecipe {

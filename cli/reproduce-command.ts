@@ -1,13 +1,12 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { selectBackend, type NodeBackendName } from '../engine/backend/select-backend.js';
-import { DATASET_NAMES, type DatasetName } from '../engine/data/dataset.js';
-import { GllNetwork } from '../engine/model/network.js';
-import { InProcessTrainer } from '../engine/train/gll-trainer.js';
+import { NODE_BACKEND_NAMES, type NodeBackendName } from '../engine/backend/backend-names.js';
+import { JOB_DEFAULTS, REPRODUCE_DEFAULTS } from '../protocol/defaults.js';
+import { DATASET_NAMES, type DatasetName } from '../protocol/names.js';
+import { int, num } from './options.js';
 import { lineChartSvg } from './svg-chart.js';
-import { getDataset, modelConfigFor, type TrainCommandOptions } from './train-command.js';
+import type { TrainCommandOptions } from './train-command.js';
 
 /** The paper's table: E2E, then R0/E/R1/R1E at K = 2, 4, 8, 16 (17 runs). */
 export const REPRODUCTION_RUNS: Array<{ modules: number; context: string }> = [
@@ -39,6 +38,11 @@ interface Reproduction {
   budget: Budget;
   backend: string;
   runs: RunResult[];
+}
+
+/** One run of the table: the budget, the run's K and context, the job defaults for the rest. */
+function trainOptions(budget: Budget, run: { modules: number; context: string }): TrainCommandOptions {
+  return { ...budget, ...run, loss: JOB_DEFAULTS.loss, head: JOB_DEFAULTS.head, decoder: JOB_DEFAULTS.decoder, partition: JOB_DEFAULTS.partition, json: false };
 }
 
 function label(r: { modules: number; context: string }): string {
@@ -90,8 +94,16 @@ function writeAtomic(path: string, text: string): void {
  */
 export async function runReproduce(opts: Budget & { out: string; dataDir?: string; backend?: NodeBackendName }): Promise<Reproduction> {
   const log = (m: string): void => void process.stderr.write(`${m}\n`);
-  const backend = await selectBackend(opts.backend, log);
+  // tfjs is loaded on use: the CLI registers this command in every process, the coordinator's too.
+  const tf = await import('@tensorflow/tfjs-core');
+  const { selectBackend } = await import('../engine/backend/select-backend.js');
+  const { GllNetwork } = await import('../engine/model/network.js');
+  const { InProcessTrainer } = await import('../engine/train/gll-trainer.js');
+  const { getDataset, modelConfigFor, trainJobSpec } = await import('./train-command.js');
   const budget: Budget = { dataset: opts.dataset, model: 'resnet32', limitTrain: opts.limitTrain, limitTest: opts.limitTest, epochs: opts.epochs, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed };
+  // Checked like a job, before anything loads: a bad budget is refused at once.
+  for (const run of REPRODUCTION_RUNS) trainJobSpec(trainOptions(budget, run));
+  const backend = await selectBackend(opts.backend, log);
   mkdirSync(opts.out, { recursive: true });
   const jsonPath = join(opts.out, 'reproduction.json');
   let rep: Reproduction = { budget, backend, runs: [] };
@@ -103,8 +115,7 @@ export async function runReproduce(opts: Budget & { out: string; dataDir?: strin
   const data = await getDataset({ dataset: opts.dataset, dataDir: opts.dataDir, limitTrain: opts.limitTrain, limitTest: opts.limitTest, seed: opts.seed }, log);
   for (const [i, run] of REPRODUCTION_RUNS.entries()) {
     if (rep.runs.some((r) => r.modules === run.modules && r.context === run.context)) continue;
-    const trainOpts = { ...budget, ...run, loss: 'ce', head: '1c2f', decoder: false, partition: 'equal', json: false } as TrainCommandOptions;
-    const net = new GllNetwork(modelConfigFor(trainOpts, data));
+    const net = new GllNetwork(modelConfigFor(trainOptions(budget, run), data));
     const trainer = new InProcessTrainer(net, { epochs: budget.epochs, batchSize: budget.batchSize, lr: budget.lr, seed: budget.seed });
     const start = performance.now();
     log(`[${i + 1}/${REPRODUCTION_RUNS.length}] ${label(run)} K=${run.modules} ...`);
@@ -122,20 +133,22 @@ export async function runReproduce(opts: Budget & { out: string; dataDir?: strin
   return rep;
 }
 
-export function reproduceCommand(program: Command, parsers: { int: (name: string, min: number) => (v: string) => number; positive: (name: string) => (v: string) => number }): void {
+export function reproduceCommand(program: Command): void {
+  const d = REPRODUCE_DEFAULTS;
+  // As for `contsup train`: the budget's ranges are checked by parseJobSpec (runReproduce).
   program
     .command('reproduce')
     .description("train the paper's table (E2E; R0, E, R1, R1E at K = 2, 4, 8, 16) under one budget; writes JSON, markdown and an SVG chart")
-    .addOption(new Option('--dataset <name>', 'data set').choices([...DATASET_NAMES]).default('fashion-mnist'))
+    .option('--dataset <name>', `data set: one of ${DATASET_NAMES.join(', ')}`, d.dataset)
     .option('--data-dir <dir>', 'where data sets are searched and downloaded')
-    .option('--limit-train <n>', 'training images per run', parsers.int('--limit-train', 2), 4000)
-    .option('--limit-test <n>', 'test images per run', parsers.int('--limit-test', 1), 1000)
-    .option('--epochs <n>', 'epochs per run', parsers.int('--epochs', 1), 1)
-    .option('--batch-size <n>', 'batch size', parsers.int('--batch-size', 2), 32)
-    .option('--lr <x>', 'initial learning rate', parsers.positive('--lr'), 0.1)
-    .option('--seed <n>', 'seed (the same for every run)', parsers.int('--seed', 0), 1)
-    .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']))
-    .option('--out <dir>', 'output folder', 'bench/results')
+    .option('--limit-train <n>', 'training images per run', int('--limit-train'), d.limitTrain)
+    .option('--limit-test <n>', 'test images per run', int('--limit-test'), d.limitTest)
+    .option('--epochs <n>', 'epochs per run', int('--epochs'), d.epochs)
+    .option('--batch-size <n>', 'batch size', int('--batch-size'), d.batchSize)
+    .option('--lr <x>', 'initial learning rate', num('--lr'), d.lr)
+    .option('--seed <n>', 'seed (the same for every run)', int('--seed'), d.seed)
+    .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(NODE_BACKEND_NAMES))
+    .option('--out <dir>', 'output folder', d.out)
     .action(async (o: Budget & { out: string; dataDir?: string; backend?: NodeBackendName }) => {
       const rep = await runReproduce({ ...o, model: 'resnet32' });
       process.stdout.write(markdownTable(rep));

@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { startCoordinator } from '../server/main.js';
-import type { DatasetName } from '../engine/data/dataset.js';
 import { DatasetUnavailableError, loadDataset } from '../engine/data/load-dataset.js';
+import { COORDINATOR_DEFAULTS, START_DEFAULTS } from '../protocol/defaults.js';
+import { parseJobSpec, type JobSpec } from '../protocol/job-spec.js';
+import type { DatasetName } from '../protocol/names.js';
+import { int } from './options.js';
 
 interface StartOptions {
   port: number;
@@ -42,24 +44,30 @@ function prefixLines(child: ChildProcess, name: string): void {
   }
 }
 
+/**
+ * The default job: the job defaults with START_DEFAULTS' changes, checked by
+ * parseJobSpec here (so a bad --epochs is refused before anything starts) and
+ * again by POST /api/jobs.
+ */
+export function defaultJobSpec(dataset: DatasetName, epochs: number, minDevices: number): JobSpec {
+  const limits = dataset === 'synthetic' ? { limitTrain: START_DEFAULTS.syntheticLimitTrain, limitTest: START_DEFAULTS.syntheticLimitTest } : {};
+  return parseJobSpec({ dataset, epochs, minDevices, ...limits });
+}
+
 /** `contsup start` (npm start): coordinator + local Node devices + the default job. */
 export function startCommand(program: Command): void {
-  const int = (name: string, min: number) => (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${v}"`);
-    return n;
-  };
   program
     .command('start')
     .description('run the coordinator, start local Node devices and submit the default job (ResNet-32, K = 4, context E)')
-    .option('--port <n>', 'TCP port', int('--port', 0), 3000)
-    .option('--devices <n>', 'local Node devices to start', int('--devices', 1), 2)
-    .option('--data-dir <dir>', 'coordinator database and checkpoints', '.contsup')
+    .option('--port <n>', 'TCP port', int('--port', 0), COORDINATOR_DEFAULTS.port)
+    .option('--devices <n>', 'local Node devices to start', int('--devices', 1), START_DEFAULTS.devices)
+    .option('--data-dir <dir>', 'coordinator database and checkpoints', COORDINATOR_DEFAULTS.dataDir)
     .option('--dataset-dir <dir>', 'where data sets are searched (default ~/.cache/contsup/datasets)')
-    .option('--epochs <n>', 'epochs of the default job', int('--epochs', 1), 5)
+    .option('--epochs <n>', 'epochs of the default job', int('--epochs'), START_DEFAULTS.epochs)
     .action(async (opts: StartOptions) => {
-      tf.enableProdMode();
       const say = (m: string): void => void process.stdout.write(`${m}\n`);
+      // A bad --epochs is refused before anything starts (the data set does not change that).
+      defaultJobSpec('synthetic', opts.epochs, opts.devices);
       const dataset = await defaultJobDataset(opts.datasetDir, (m) => process.stderr.write(`${m}\n`));
       const c = await startCoordinator({ port: opts.port, dataDir: opts.dataDir, datasetDir: opts.datasetDir });
       const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
@@ -68,7 +76,7 @@ export function startCommand(program: Command): void {
         prefixLines(child, `local-${i + 1}`);
         return child;
       });
-      const spec = { model: 'resnet32', modules: 4, context: 'E', dataset, epochs: opts.epochs, batchSize: 32, lr: 0.1, minDevices: opts.devices, ...(dataset === 'synthetic' ? { limitTrain: 5000, limitTest: 1000 } : {}) };
+      const spec = defaultJobSpec(dataset, opts.epochs, opts.devices);
       const res = await fetch(`${c.url}/api/jobs`, { method: 'POST', headers: { authorization: `Bearer ${c.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(spec) });
       const job = (await res.json()) as { id?: string; message?: unknown };
       if (!res.ok || !job.id) throw new Error(`the default job was refused: ${JSON.stringify(job)}`);

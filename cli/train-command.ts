@@ -1,16 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Dataset, DatasetName } from '../engine/data/dataset.js';
+import type { Dataset } from '../engine/data/dataset.js';
 import { loadDataset } from '../engine/data/load-dataset.js';
-import { selectBackend, type NodeBackendName } from '../engine/backend/select-backend.js';
-import { DEFAULT_MODEL_CONFIG, type HeadName, type LossName, type ModelConfig } from '../engine/model/config.js';
+import type { NodeBackendName } from '../engine/backend/backend-names.js';
+import { selectBackend } from '../engine/backend/select-backend.js';
+import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../engine/model/config.js';
 import { GllNetwork } from '../engine/model/network.js';
-import type { PartitionKind } from '../engine/model/partition.js';
-import type { ResNetName } from '../engine/model/resnet.js';
+import { parseJobSpec, type JobSpec } from '../protocol/job-spec.js';
+import type { DatasetName, HeadName, LossName, ModelName, PartitionKind } from '../protocol/names.js';
 import { InProcessTrainer, type EpochReport } from '../engine/train/gll-trainer.js';
 import { ProgressBar } from './progress.js';
 
 export interface TrainCommandOptions {
-  model: ResNetName;
+  model: ModelName;
   modules: number;
   context: string;
   loss: LossName;
@@ -27,6 +28,30 @@ export interface TrainCommandOptions {
   seed: number;
   backend?: NodeBackendName;
   json: boolean;
+}
+
+/**
+ * The job a train run describes, checked by parseJobSpec: `contsup train`
+ * refuses a bad value with the same words as POST /api/jobs.
+ */
+export function trainJobSpec(opts: Omit<TrainCommandOptions, 'json' | 'dataDir' | 'backend'>): JobSpec {
+  const { model, modules, context, loss, head, decoder, partition, dataset, epochs, batchSize, lr, limitTrain, limitTest, seed } = opts;
+  return parseJobSpec({
+    model,
+    modules,
+    context,
+    loss,
+    head,
+    decoder,
+    partition,
+    dataset,
+    epochs,
+    batchSize,
+    lr,
+    seed,
+    ...(limitTrain === undefined ? {} : { limitTrain }),
+    ...(limitTest === undefined ? {} : { limitTest }),
+  });
 }
 
 export async function getDataset(opts: Pick<TrainCommandOptions, 'dataset' | 'dataDir' | 'limitTrain' | 'limitTest' | 'seed'>, log: (msg: string) => void): Promise<Dataset> {
@@ -76,6 +101,8 @@ export async function runTrain(opts: TrainCommandOptions): Promise<EpochReport[]
   // With --json, stdout carries only JSON lines; human messages go to stderr.
   const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
   const emit = (obj: object): void => void process.stdout.write(`${JSON.stringify(obj)}\n`);
+  // Before the backend and the data load: a bad value is refused at once.
+  trainJobSpec(opts);
   const backend = await selectBackend(opts.backend, log);
   log(`backend: ${backend}`);
   const data = await getDataset(opts, log);

@@ -9,6 +9,7 @@ import { GllNetwork } from '../engine/model/network.js';
 import { loadStage, saveStage, saveStageAsync } from '../engine/train/checkpoint.js';
 import { StageRunner, disposeStageTensors, type ModuleMetrics } from '../engine/train/stage-runner.js';
 import { modelConfigForJob } from '../engine/model/job-config.js';
+import { shapeContract } from '../engine/model/shape-contract.js';
 import { decodeStageInput, disposeStageBatch } from './stage-inputs.js';
 import { encodeStageOutput } from './stage-outputs.js';
 import { stageLayout, type StageLayout } from './stage-layout.js';
@@ -56,7 +57,7 @@ export class StageHost {
     try {
       if (net.moduleCount !== assign.job.modules) throw new Error(`the job has ${assign.job.modules} modules but its ${assign.job.model} partition gave ${net.moduleCount}`);
       runner = new StageRunner(net, assign.firstModule, assign.lastModule);
-      const layout = stageLayout(net, assign.stage, assign.firstModule, assign.lastModule, assign.data, assign.job.wire);
+      const layout = stageLayout(shapeContract(net.config), assign.stage, assign.firstModule, assign.lastModule, assign.data, assign.job.wire);
       const want = layout.stage === 0 ? layout.image : layout.input;
       if (formatShape(assign.inputShape) !== formatShape(want)) {
         throw new ProtocolError('bad-schema', `stage:assign: inputShape is ${formatShape(assign.inputShape)}, but ${layout.label} of ${assign.job.model} takes ${formatShape(want)}`);

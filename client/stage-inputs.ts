@@ -82,8 +82,7 @@ export function checkStageInput(msg: StageInput, layout: StageLayout): void {
     throw new ProtocolError('bad-tensor', `${what}: history has ${history.length} entries, ${by} expects ${layout.history.length} (inputs of ${want})`);
   }
   layout.history.forEach((slot, i) => {
-    const dtype = slot.raw ? 'uint8' : layout.wire;
-    validateFrame(history[i], { dtype, shape: [n, ...slot.shape], by }, `${what}: tensor history[${i}] (input of module ${slot.module})`);
+    validateFrame(history[i], { dtype: slot.dtype, shape: [n, ...slot.shape], by }, `${what}: tensor history[${i}] (input of module ${slot.module})`);
   });
 }
 
@@ -114,7 +113,7 @@ export function decodeStageInput(msg: StageInput, layout: StageLayout, net: GllN
   // Decode every frame first (may throw on a bad int8 scale etc.), then make tensors.
   const hValues = floats(msg.h!);
   const imageBytes = layout.carriesImage ? bytes(msg.image!) : null;
-  const historyValues = (msg.history ?? []).map((f, i) => (layout.history[i]!.raw ? bytes(f) : floats(f)));
+  const historyValues = (msg.history ?? []).map((f, i) => (layout.history[i]!.dtype === 'uint8' ? bytes(f) : floats(f)));
   // No tidy: nothing here makes intermediates, and tidy would walk the byte arrays of the result.
   const made: tf.Tensor[] = [];
   const own = <T extends tf.Tensor>(t: T): T => {

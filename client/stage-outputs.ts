@@ -3,7 +3,8 @@ import type { StageInput, StageOutput } from '../protocol/data-messages.js';
 import { encodeFrame, type TensorFrame } from '../protocol/tensor-frame.js';
 import type { StageTensors } from '../engine/train/stage-runner.js';
 import type { StageBatch } from './stage-inputs.js';
-import type { StageLayout, WireDtype } from './stage-layout.js';
+import type { WireDtype } from '../engine/model/shape-contract.js';
+import type { StageLayout } from './stage-layout.js';
 
 function floatFrame(t: tf.Tensor, dtype: WireDtype): TensorFrame {
   const values = t.dataSync();

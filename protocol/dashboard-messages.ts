@@ -112,20 +112,3 @@ export interface DashEpoch {
   testError: number | null;
   moduleErrors: Array<number | null>;
 }
-
-/** One module's stored training curve, averaged into buckets (`GET /api/jobs/:id/steps`). */
-export interface ModuleHistory {
-  module: number;
-  /** Mean global step of each bucket. */
-  step: number[];
-  /** Mean local loss; null where every loss in the bucket was NaN/Infinity. */
-  loss: Array<number | null>;
-  /** Local head accuracy in percent; null where the head cannot classify (supcon). */
-  accuracy: Array<number | null>;
-}
-
-/** `GET /api/jobs/:id/steps[?points=N]`: the curves of every module, at most N points each (default 1000). */
-export interface StepHistory {
-  jobId: string;
-  modules: ModuleHistory[];
-}

@@ -1,18 +1,8 @@
 import { z } from 'zod';
+import { JOB_DEFAULTS } from './defaults.js';
+import { CONTEXT_PATTERN, DATASET_NAMES, HEAD_NAMES, LOSS_NAMES, MODEL_NAMES, PARTITION_KINDS, WIRE_DTYPES, type ModelName } from './names.js';
 import { parseOrThrow } from './schema-errors.js';
 import { MAX_MODULES } from './schema-common.js';
-
-export const MODELS = ['resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet110'] as const;
-export const LOSSES = ['ce', 'supcon'] as const;
-export const HEADS = ['0c1f', '0c2f', '1c1f', '1c2f', '1c3f', '2c2f'] as const;
-export const DATASETS = ['synthetic', 'cifar10', 'svhn', 'stl10', 'mnist', 'fashion-mnist'] as const;
-export const WIRE_DTYPES = ['float32', 'float16', 'int8'] as const;
-export const PARTITIONS = ['equal', 'memory'] as const;
-
-/** R0 (none), E (image), R<n> (n previous boundaries), R<n>E (both); n >= 1, no leading zeros. */
-export const CONTEXT_PATTERN = /^(R0|E|R[1-9]\d*E?)$/;
-
-export type ModelName = (typeof MODELS)[number];
 
 /**
  * Most modules a model can be cut into: cuts go after the stem and after any
@@ -24,24 +14,25 @@ export function maxModulesFor(model: ModelName): number {
 }
 
 const jobSpecShape = {
-  model: z.enum(MODELS),
+  model: z.enum(MODEL_NAMES),
   modules: z.int().min(1).max(MAX_MODULES),
   context: z.string().regex(CONTEXT_PATTERN, 'must be R0, E, R<n> or R<n>E with n >= 1, e.g. R1E'),
-  loss: z.enum(LOSSES),
-  head: z.enum(HEADS),
+  loss: z.enum(LOSS_NAMES),
+  head: z.enum(HEAD_NAMES),
   decoder: z.boolean(),
-  dataset: z.enum(DATASETS),
+  dataset: z.enum(DATASET_NAMES),
   epochs: z.int().min(1),
-  batchSize: z.int().min(1).max(4096),
+  // Batches of fewer than 2 images are dropped (BatchNorm needs 2), so 1 would train nothing.
+  batchSize: z.int().min(2).max(4096),
   lr: z.number().gt(0),
-  limitTrain: z.int().min(1).optional(),
+  limitTrain: z.int().min(2).optional(),
   limitTest: z.int().min(1).optional(),
   wire: z.enum(WIRE_DTYPES),
   minDevices: z.int().min(1),
   seed: z.int(),
   /** Global steps between checkpoints; 0 = only at the end of each epoch. */
   checkpointEvery: z.int().min(0),
-  partition: z.enum(PARTITIONS),
+  partition: z.enum(PARTITION_KINDS),
 };
 
 function checkModulesFitModel(spec: { model: ModelName; modules: number }, ctx: z.RefinementCtx): void {
@@ -56,23 +47,7 @@ export const jobSpecSchema = z.strictObject(jobSpecShape).superRefine(checkModul
 export type JobSpec = z.infer<typeof jobSpecSchema>;
 
 /** Defaults applied to REST input by `parseJobSpec`. */
-export const JOB_SPEC_DEFAULTS = {
-  model: 'resnet32',
-  modules: 4,
-  context: 'E',
-  loss: 'ce',
-  head: '1c2f',
-  decoder: false,
-  dataset: 'synthetic',
-  epochs: 1,
-  batchSize: 32,
-  lr: 0.1,
-  wire: 'float32',
-  minDevices: 1,
-  seed: 1,
-  checkpointEvery: 0,
-  partition: 'equal',
-} as const satisfies Omit<JobSpec, 'limitTrain' | 'limitTest'>;
+export const JOB_SPEC_DEFAULTS = JOB_DEFAULTS satisfies Omit<JobSpec, 'limitTrain' | 'limitTest'>;
 
 const jobSpecInputSchema = z
   .strictObject({

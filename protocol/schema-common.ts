@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WIRE_DTYPES } from './names.js';
 import { MAX_TENSOR_RANK, TENSOR_DTYPES, frameContentProblem, frameStructureProblem, type TensorDtype, type TensorFrame } from './tensor-frame.js';
 
 /** Upper bound on modules per job (and so on stages and Rn's n). */
@@ -56,8 +57,5 @@ export function frameSchema(rule: FrameRule = {}): z.ZodType<TensorFrame> {
     });
 }
 
-/** Any well-formed tensor frame. */
-export const tensorFrameSchema = frameSchema();
-
 /** Float dtypes activations travel as (the job's `wire`). */
-export const FEATURE_DTYPES = ['float32', 'float16', 'int8'] as const satisfies readonly TensorDtype[];
+export const FEATURE_DTYPES = WIRE_DTYPES satisfies readonly TensorDtype[];

@@ -1,35 +1,25 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { COORDINATOR_CONFIG, type CoordinatorConfig } from './config.js';
-import { DashboardService } from './dashboard/dashboard.service.js';
-import { HistoryController } from './dashboard/history.controller.js';
-import { DeviceGateway } from './device.gateway.js';
-import { DevicesService } from './devices/devices.service.js';
-import { AdminGuard } from './jobs/admin.guard.js';
-import { JobsController } from './jobs/jobs.controller.js';
-import { JobsService } from './jobs/jobs.service.js';
-import { CheckpointStore } from './storage/checkpoint.store.js';
-import { MetricsStore } from './storage/metrics.store.js';
+import { ConfigModule } from './common/config.module.js';
+import type { CoordinatorConfig } from './config.js';
+import { DashboardModule } from './dashboard/dashboard.module.js';
+import { DevicesModule } from './devices/devices.module.js';
+import { JobsModule } from './jobs/jobs.module.js';
+import { PipelineModule } from './pipeline/pipeline.module.js';
+import { PlannerModule } from './planner/planner.module.js';
+import { StorageModule } from './storage/storage.module.js';
+import type { CheckpointStore } from './storage/checkpoint.store.js';
+import type { MetricsStore } from './storage/metrics.store.js';
 
 /**
- * The coordinator's one module. The stores are made by startCoordinator
- * (which also closes them) and provided as values.
+ * The coordinator: its settings and stores (made and closed by
+ * startCoordinator, so given as values) and one module per feature.
  */
 @Module({})
 export class AppModule {
   static register(config: CoordinatorConfig, metrics: MetricsStore, checkpoints: CheckpointStore): DynamicModule {
     return {
       module: AppModule,
-      controllers: [JobsController, HistoryController],
-      providers: [
-        { provide: COORDINATOR_CONFIG, useValue: config },
-        { provide: MetricsStore, useValue: metrics },
-        { provide: CheckpointStore, useValue: checkpoints },
-        DevicesService,
-        DashboardService,
-        JobsService,
-        AdminGuard,
-        DeviceGateway,
-      ],
+      imports: [ConfigModule.register(config), StorageModule.register(metrics, checkpoints), PipelineModule, PlannerModule, DevicesModule, DashboardModule, JobsModule],
     };
   }
 }

@@ -1,3 +1,5 @@
+import { COORDINATOR_DEFAULTS } from '../protocol/defaults.js';
+
 /**
  * Settings of one coordinator instance, fixed at start. Provided to every
  * NestJS service under COORDINATOR_CONFIG.
@@ -27,13 +29,10 @@ export interface CoordinatorConfig {
 
 export const COORDINATOR_CONFIG = Symbol('COORDINATOR_CONFIG');
 
-export const DEFAULT_HEARTBEAT_MS = 2000;
-export const DEFAULT_CREDITS = 2;
-/**
- * 64 MiB: a float32 first-boundary output (32x32x16 features + E image) of a
- * 512-sample batch is ~35 MB, and a resnet110 checkpoint ~14 MB.
- */
-export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_HEARTBEAT_MS = COORDINATOR_DEFAULTS.heartbeatMs;
+export const DEFAULT_CREDITS = COORDINATOR_DEFAULTS.credits;
+/** COORDINATOR_DEFAULTS.maxMessageMib (its size is explained there), in bytes. */
+export const DEFAULT_MAX_MESSAGE_BYTES = COORDINATOR_DEFAULTS.maxMessageMib * 1024 * 1024;
 /** tfjs conv training reaches roughly half of the matMul rate devices report. */
 export const DEFAULT_PLAN_EFFICIENCY = 0.5;
 /** Missed heartbeat periods before a device counts as lost. */

@@ -1,5 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions } from 'socket.io';
 import { parser } from '../protocol/index.js';
 
@@ -33,7 +34,7 @@ export class ContsupIoAdapter extends IoAdapter {
       serveClient: false,
     };
     // Port 0 means "share the HTTP server" (NestJS gateway convention).
-    const server = this.httpServer && port === 0 ? new Server(this.httpServer, opts) : new Server(port, opts);
+    const server = this.httpServer && port === 0 ? new Server(this.httpServer as HttpServer, opts) : new Server(port, opts);
     return server as unknown as NestIoServer;
   }
 }

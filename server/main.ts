@@ -1,8 +1,4 @@
 import 'reflect-metadata';
-// The coordinator builds each job's network once to read its shapes; the cpu
-// backend is enough and always installed. A process that already chose a
-// faster backend (a test running devices in-process) keeps it.
-import '@tensorflow/tfjs-backend-cpu';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';

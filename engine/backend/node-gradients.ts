@@ -38,6 +38,9 @@ let loading: Promise<void> | null = null;
  * transform all ~450 tfjs-core modules itself (6.5 s instead of ~1 s per test file).
  */
 async function nativeImport(url: string): Promise<void> {
+  // Kept unbound so the finally block restores the very same function; it is
+  // called with `process` as `this` below.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const emit = process.emitWarning;
   // Node calls this vm option (available since 20.12) experimental; without the
   // filter that warning shows in the output of every test file.

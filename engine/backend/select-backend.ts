@@ -1,89 +1,70 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { registerFastConvGradients } from './fast-conv-grads.js';
-import { ensureGradients } from './gradients.js';
+import { NODE_BACKEND_NAMES, type NodeBackendName } from './backend-names.js';
+import { activateCpu, activateWasm, chooseBackend, firstLine, makeCurrent, type Activated, type BackendEntry } from './backend-choice.js';
 
-// Browser bundles may import this module (for describeBackend and the fast kernels):
-// everything Node-only is reached through dynamic imports inside Node-only branches.
+// Node only (devices, `contsup train`); the browser page has web/src/device/backend.ts.
+// The Node-only helpers stay behind dynamic imports, so a bundle that reaches
+// this file anyway does not pull in node:module.
 
-export type NodeBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-
-/** Fastest first. tfjs-node(-gpu) are optional dependencies: often not installed. */
-const PREFERENCE: NodeBackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
-
-const NATIVE_PACKAGE: Partial<Record<NodeBackendName, string>> = {
-  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
-  tensorflow: '@tensorflow/tfjs-node',
-};
-
-const HOW_TO_FIX: Record<NodeBackendName, string> = {
-  'tensorflow-gpu':
-    'tfjs-node-gpu needs its install script and CUDA 11.2 + cuDNN 8.1: run `npm install @tensorflow/tfjs-node-gpu && ' +
-    'npm install-scripts approve @tensorflow/tfjs-node-gpu && npm rebuild @tensorflow/tfjs-node-gpu` (it downloads ' +
-    'libtensorflow; set TFJS_NODE_CDN_STORAGE to a mirror where that host is unreachable), or use --backend wasm',
-  tensorflow:
-    'tfjs-node needs its install script: run `npm install @tensorflow/tfjs-node && npm install-scripts approve ' +
-    '@tensorflow/tfjs-node && npm rebuild @tensorflow/tfjs-node` (it downloads libtensorflow; set ' +
-    'TFJS_NODE_CDN_STORAGE to a mirror where that host is unreachable), or use --backend wasm',
-  wasm: 'reinstall @tensorflow/tfjs-backend-wasm (its dist/*.wasm files must exist), or use --backend cpu',
-  cpu: 'reinstall @tensorflow/tfjs-backend-cpu',
-};
-
-let description: string | null = null;
-
-function isNode(): boolean {
-  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+interface NodeBackendEntry<N extends string> extends BackendEntry<N> {
+  /** What to do when this backend is asked for by name and does not load. */
+  howToFix: string;
 }
 
-function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n')[0].trim();
-}
-
-async function makeCurrent(tfjsName: string): Promise<void> {
-  if (!(await tf.setBackend(tfjsName))) throw new Error(`tf.setBackend('${tfjsName}') failed to initialise it`);
-  await tf.ready();
-}
-
-async function activateNative(name: 'tensorflow-gpu' | 'tensorflow'): Promise<string> {
-  // A variable specifier: tsc and bundlers leave it alone, so this compiles without the package.
-  const specifier: string = NATIVE_PACKAGE[name] ?? '';
+async function activateNative(specifier: string, detail: string): Promise<Activated> {
   try {
     await import(specifier);
   } catch (err: unknown) {
     const missing = (err as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' && firstLine(err).includes(specifier);
-    throw new Error(missing ? `${specifier} is not installed` : `${specifier} failed to load (${firstLine(err)})`);
+    throw new Error(missing ? `${specifier} is not installed` : `${specifier} failed to load (${firstLine(err)})`, { cause: err });
   }
   await makeCurrent('tensorflow');
-  return name === 'tensorflow-gpu' ? 'tensorflow (libtensorflow, GPU build)' : 'tensorflow (libtensorflow, CPU)';
+  return { detail, software: false };
 }
 
-async function activateWasm(): Promise<string> {
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  if (isNode()) {
-    // Only read when the backend first initialises; later calls change nothing.
-    const { nodeWasmBinaryDir } = await import('./node-wasm-paths.js');
-    const dir = nodeWasmBinaryDir();
-    if (dir !== null) wasm.setWasmPaths(dir);
-  }
-  await makeCurrent('wasm');
-  registerFastConvGradients('wasm');
-  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const threads = wasm.getThreadsCount();
-  return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`;
+async function nodeWasmPaths(wasm: typeof import('@tensorflow/tfjs-backend-wasm')): Promise<void> {
+  const { nodeWasmBinaryDir } = await import('./node-wasm-paths.js');
+  const dir = nodeWasmBinaryDir();
+  if (dir !== null) wasm.setWasmPaths(dir);
 }
 
-async function activateCpu(): Promise<string> {
-  await import('@tensorflow/tfjs-backend-cpu');
-  await makeCurrent('cpu');
-  registerFastConvGradients('cpu');
-  return 'cpu (pure JavaScript)';
-}
+// Variables, not literals: tsc and bundlers leave these imports alone, so this compiles without the packages.
+const TFJS_NODE_GPU: string = '@tensorflow/tfjs-node-gpu';
+const TFJS_NODE: string = '@tensorflow/tfjs-node';
 
-function activate(name: NodeBackendName): Promise<string> {
-  if (name === 'wasm') return activateWasm();
-  if (name === 'cpu') return activateCpu();
-  return activateNative(name);
-}
+/** Fastest first. tfjs-node(-gpu) are optional dependencies: often not installed. */
+const NODE_BACKENDS = [
+  {
+    name: 'tensorflow-gpu',
+    activate: () => activateNative(TFJS_NODE_GPU, 'tensorflow (libtensorflow, GPU build)'),
+    howToFix:
+      'tfjs-node-gpu needs its install script and CUDA 11.2 + cuDNN 8.1: run `npm install @tensorflow/tfjs-node-gpu && ' +
+      'npm install-scripts approve @tensorflow/tfjs-node-gpu && npm rebuild @tensorflow/tfjs-node-gpu` (it downloads ' +
+      'libtensorflow; set TFJS_NODE_CDN_STORAGE to a mirror where that host is unreachable), or use --backend wasm',
+  },
+  {
+    name: 'tensorflow',
+    activate: () => activateNative(TFJS_NODE, 'tensorflow (libtensorflow, CPU)'),
+    howToFix:
+      'tfjs-node needs its install script: run `npm install @tensorflow/tfjs-node && npm install-scripts approve ' +
+      '@tensorflow/tfjs-node && npm rebuild @tensorflow/tfjs-node` (it downloads libtensorflow; set ' +
+      'TFJS_NODE_CDN_STORAGE to a mirror where that host is unreachable), or use --backend wasm',
+  },
+  {
+    name: 'wasm',
+    activate: () => activateWasm(nodeWasmPaths),
+    howToFix: 'reinstall @tensorflow/tfjs-backend-wasm (its dist/*.wasm files must exist), or use --backend cpu',
+  },
+  { name: 'cpu', activate: () => activateCpu(), howToFix: 'reinstall @tensorflow/tfjs-backend-cpu' },
+] as const satisfies readonly NodeBackendEntry<NodeBackendName>[];
+
+// backend-names.ts lists the names without loading tfjs; this table must name the same backends in the same order.
+type TableNames = (typeof NODE_BACKENDS)[number]['name'];
+const sameNames: [TableNames, NodeBackendName] extends [NodeBackendName, TableNames] ? true : never = true;
+void sameNames;
+if (NODE_BACKENDS.some((b, i) => b.name !== NODE_BACKEND_NAMES[i])) throw new Error('select-backend.ts and backend-names.ts list different backends');
+
+let description: string | null = null;
 
 /**
  * Makes a TensorFlow.js backend current and ready to train: `requested`, or else the
@@ -92,21 +73,22 @@ function activate(name: NodeBackendName): Promise<string> {
  * conv gradient kernels. Throws, saying how to fix it, when `requested` cannot load.
  */
 export async function selectBackend(requested?: NodeBackendName, log: (msg: string) => void = () => {}): Promise<NodeBackendName> {
-  const candidates = requested === undefined ? PREFERENCE : [requested];
-  for (const name of candidates) {
-    try {
-      const detail = await activate(name);
-      await ensureGradients();
-      description = detail;
-      return name;
-    } catch (err: unknown) {
-      if (requested !== undefined) {
-        throw new Error(`backend '${name}' is not available: ${firstLine(err)}. To fix: ${HOW_TO_FIX[name]}.`);
-      }
-      log(`backend ${name} skipped: ${firstLine(err)}`);
-    }
-  }
-  throw new Error('no TensorFlow.js backend could be initialised (tried tensorflow-gpu, tensorflow, wasm, cpu)');
+  const entries: readonly NodeBackendEntry<NodeBackendName>[] = NODE_BACKENDS;
+  const choice = await chooseBackend(
+    entries,
+    requested,
+    {
+      skipped: (name, err) => `backend ${name} skipped: ${firstLine(err)}`,
+      forcedFailed: (name, err) => {
+        const howToFix = entries.find((e) => e.name === name)?.howToFix ?? '';
+        return new Error(`backend '${name}' is not available: ${firstLine(err)}. To fix: ${howToFix}.`, { cause: err });
+      },
+      none: (tried) => new Error(`no TensorFlow.js backend could be initialised (tried ${tried.join(', ')})`),
+    },
+    log,
+  );
+  description = choice.detail;
+  return choice.name;
 }
 
 /** What selectBackend chose, e.g. 'wasm (SIMD, 1 thread)'; else tfjs's current backend name. */

@@ -3,18 +3,9 @@
  * shuffle them. Images are kept as uint8 HWC so they are cheap to ship to
  * devices; conversion to float happens in preprocess.ts.
  */
-import { hashSeed, mulberry32 } from './rng.js';
+import type { DatasetName } from '../../protocol/names.js';
+import { hashSeed, mulberry32 } from '../rng.js';
 
-export type DatasetName = 'synthetic' | 'cifar10' | 'svhn' | 'stl10' | 'mnist' | 'fashion-mnist';
-
-export const DATASET_NAMES: readonly DatasetName[] = [
-  'synthetic',
-  'cifar10',
-  'svhn',
-  'stl10',
-  'mnist',
-  'fashion-mnist',
-];
 
 export interface ImageSet {
   /** [count, height, width, channels] row-major HWC, one byte per value. */

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { PreprocessSpec } from './dataset.js';
-import { hashSeed, mulberry32 } from './rng.js';
+import { hashSeed, mulberry32 } from '../rng.js';
 
 export { PREPROCESS, preprocessFor } from './dataset.js';
 

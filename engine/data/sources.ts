@@ -2,7 +2,7 @@
  * Where each real data set's files come from and what they must hash to.
  * md5 values are those of the official files (as used by torchvision/TFDS).
  */
-import type { DatasetName } from './dataset.js';
+import type { DatasetName } from '../../protocol/names.js';
 import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES } from './readers/cifar10.js';
 
 export type RealDatasetName = Exclude<DatasetName, 'synthetic'>;

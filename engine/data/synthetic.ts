@@ -15,7 +15,7 @@
  */
 import type { Dataset, ImageSet } from './dataset.js';
 import { preprocessFor } from './dataset.js';
-import { hashSeed, mulberry32 } from './rng.js';
+import { hashSeed, mulberry32 } from '../rng.js';
 
 export interface SyntheticOptions {
   seed: number;

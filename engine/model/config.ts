@@ -1,12 +1,12 @@
-import type { PartitionKind } from './partition.js';
-import { BLOCKS_PER_STAGE, type ResNetName } from './resnet.js';
+import { JOB_DEFAULTS } from '../../protocol/defaults.js';
+import { HEAD_NAMES, LOSS_NAMES, parseContext, type HeadName, type LossName, type ModelName, type PartitionKind } from '../../protocol/names.js';
+import { BLOCKS_PER_STAGE } from './backbone.js';
 
-export type HeadName = '0c1f' | '0c2f' | '1c1f' | '1c2f' | '1c3f' | '2c2f';
-export const HEAD_NAMES: readonly HeadName[] = ['0c1f', '0c2f', '1c1f', '1c2f', '1c3f', '2c2f'];
-export type LossName = 'ce' | 'supcon';
+// The names live in protocol/ (one vocabulary for wire, CLI and engine); re-exported for the model code.
+export { parseContext, type ContextMode } from '../../protocol/names.js';
 
 export interface ModelConfig {
-  model: ResNetName;
+  model: ModelName;
   /** K: number of gradient-isolated modules (1 = end-to-end). */
   modules: number;
   /** Context mode: R0, E, R<n>, R<n>E. */
@@ -28,42 +28,28 @@ export interface ModelConfig {
   bnEps?: number;
 }
 
+/** A job's defaults for what it names; CIFAR-10's images and the paper's widths for the rest. */
 export const DEFAULT_MODEL_CONFIG: ModelConfig = {
-  model: 'resnet32',
-  modules: 4,
-  context: 'E',
-  loss: 'ce',
-  head: '1c2f',
-  decoder: false,
+  model: JOB_DEFAULTS.model,
+  modules: JOB_DEFAULTS.modules,
+  context: JOB_DEFAULTS.context,
+  loss: JOB_DEFAULTS.loss,
+  head: JOB_DEFAULTS.head,
+  decoder: JOB_DEFAULTS.decoder,
   inputSize: 32,
   inChannels: 3,
   numClasses: 10,
-  partition: 'equal',
-  seed: 1,
+  partition: JOB_DEFAULTS.partition,
+  seed: JOB_DEFAULTS.seed,
   widen: 1,
   featureDim: 128,
 };
 
-export interface ContextMode {
-  /** E: the input image is a context source at every cut. */
-  image: boolean;
-  /** Rn: the n most recent module inputs are sources. */
-  recent: number;
-}
-
-export function parseContext(mode: string): ContextMode {
-  const m = /^(?:(R0)|(E)|R([1-9]\d*)(E?))$/.exec(mode);
-  if (!m) throw new Error(`unknown context mode "${mode}": use R0, E, R<n> or R<n>E (e.g. R1, R2, R1E)`);
-  if (m[1]) return { image: false, recent: 0 };
-  if (m[2]) return { image: true, recent: 0 };
-  return { image: m[4] === 'E', recent: Number(m[3]) };
-}
-
 /** Checks a config and names the bad field and the allowed values. */
 export function validateModelConfig(cfg: ModelConfig): void {
   if (!(cfg.model in BLOCKS_PER_STAGE)) throw new Error(`model "${cfg.model}" is not one of ${Object.keys(BLOCKS_PER_STAGE).join(', ')}`);
-  if (!HEAD_NAMES.includes(cfg.head)) throw new Error(`head "${cfg.head}" is not one of ${HEAD_NAMES.join(', ')}`);
-  if (cfg.loss !== 'ce' && cfg.loss !== 'supcon') throw new Error(`loss "${cfg.loss}" is not one of ce, supcon`);
+  if (!(HEAD_NAMES as readonly string[]).includes(cfg.head)) throw new Error(`head "${cfg.head}" is not one of ${HEAD_NAMES.join(', ')}`);
+  if (!(LOSS_NAMES as readonly string[]).includes(cfg.loss)) throw new Error(`loss "${String(cfg.loss)}" is not one of ${LOSS_NAMES.join(', ')}`);
   parseContext(cfg.context);
   if (!Number.isInteger(cfg.inputSize) || cfg.inputSize < 4) throw new Error(`input size must be an integer >= 4, got ${cfg.inputSize}`);
   if (!Number.isInteger(cfg.inChannels) || cfg.inChannels < 1) throw new Error(`input channels must be a positive integer, got ${cfg.inChannels}`);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm, Conv, adaptiveAvgPool, type Owner } from './layers.js';
+import { encoderWidth } from './shape-contract.js';
 
 /** Encoder E: brings the input image to a cut's shape (conv3x3-BN-ReLU twice, then adaptive pool). */
 export class ImageEncoder {
@@ -9,7 +10,7 @@ export class ImageEncoder {
   private readonly bn2: BatchNorm;
 
   constructor(o: Owner, name: string, inChannels: number, channels: number, private readonly size: number, widen: number) {
-    const mid = Math.round(12 * widen);
+    const mid = encoderWidth(widen);
     this.conv1 = new Conv(o, `${name}/conv1`, 3, inChannels, mid, 1, true);
     this.bn1 = new BatchNorm(o, `${name}/bn1`, mid);
     this.conv2 = new Conv(o, `${name}/conv2`, 3, mid, channels, 1, true);

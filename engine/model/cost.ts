@@ -1,9 +1,5 @@
-import { STAGE_WIDTHS, convOutSize } from './resnet.js';
-import type { GllNetwork } from './network.js';
-
-/** Bytes of one wire element per dtype (int8 frames add a 4-byte scale per tensor, ignored here). */
-export const WIRE_BYTES = { float32: 4, float16: 2, int8: 1 } as const;
-export type WireDtype = keyof typeof WIRE_BYTES;
+import { STAGE_WIDTHS, convOutSize } from './backbone.js';
+import { encoderWidth, headWidth, type ShapeContract } from './shape-contract.js';
 
 export interface ModuleCost {
   /** Forward FLOPs per sample (2 x multiply-adds of convs and linears), heads/encoders/decoder included. */
@@ -21,16 +17,14 @@ const conv = (k: number, cin: number, cout: number, outSize: number): number => 
  * bytes count each conv/BN/ReLU output about three times (value, BN-normalised
  * copy, ReLU mask), an estimate within a small factor of the measured peak.
  */
-export function moduleCosts(net: GllNetwork): ModuleCost[] {
-  const cfg = net.config;
-  const headWidth = (c: number): number => Math.round((c === 16 ? 32 : 64) * cfg.widen);
-  const mid = Math.round(12 * cfg.widen);
-  const params = new Array<number>(net.moduleCount).fill(0);
-  for (const p of net.store.params) params[p.module] += p.variable.size;
-  return Array.from({ length: net.moduleCount }, (_, k) => {
+export function moduleCosts(contract: ShapeContract): ModuleCost[] {
+  const cfg = contract.config;
+  const width = (c: number): number => headWidth(c, cfg.widen);
+  const mid = encoderWidth(cfg.widen);
+  return contract.modules.map((mod, k) => {
     let flops = 0;
     let acts = 0;
-    for (const u of net.unitSpecs(k)) {
+    for (const u of mod.units) {
       const s = u.outSize;
       if (u.stage === 0) flops += conv(3, u.inChannels, u.outChannels, s);
       else {
@@ -39,9 +33,8 @@ export function moduleCosts(net: GllNetwork): ModuleCost[] {
       }
       acts += (u.stage === 0 ? 3 : 7) * s * s * u.outChannels;
     }
-    const [s, , c] = net.outputShape(k);
-    const last = k === net.moduleCount - 1;
-    if (last) flops += 2 * c * cfg.numClasses;
+    const [s, , c] = mod.output;
+    if (mod.isLast) flops += 2 * c * cfg.numClasses;
     else {
       const convs = Number(cfg.head[0]);
       const fcs = Number(cfg.head[2]);
@@ -50,14 +43,14 @@ export function moduleCosts(net: GllNetwork): ModuleCost[] {
       for (let i = 0; i < convs; i++) {
         const stride = i === 0 && (c === STAGE_WIDTHS[0] || c === STAGE_WIDTHS[1]) ? 2 : 1;
         size = convOutSize(size, stride);
-        flops += conv(3, ch, headWidth(c), size);
-        acts += 3 * size * size * headWidth(c);
-        ch = headWidth(c);
+        flops += conv(3, ch, width(c), size);
+        acts += 3 * size * size * width(c);
+        ch = width(c);
       }
       const out = cfg.loss === 'supcon' ? cfg.featureDim : cfg.numClasses;
       const fd = cfg.featureDim;
       flops += fcs === 1 ? 2 * ch * out : 2 * ch * fd + 2 * fd * fd * (fcs - 2) + 2 * fd * out;
-      if (cfg.decoder) {
+      if (mod.hasDecoder) {
         const hw = cfg.inputSize;
         flops += conv(3, c, mid, hw) + conv(3, mid, cfg.inChannels, hw);
         // Bilinear upsampling runs as two matMuls (rows, then columns).
@@ -66,42 +59,35 @@ export function moduleCosts(net: GllNetwork): ModuleCost[] {
       }
     }
     if (k > 0) {
-      const [si, , ci] = net.inputShape(k);
-      if (net.usesImage(k)) {
+      const [si, , ci] = mod.input;
+      if (mod.usesImage) {
         const hw = cfg.inputSize;
         flops += conv(3, cfg.inChannels, mid, hw) + conv(3, mid, ci, hw);
         acts += 3 * (mid + ci) * hw * hw;
       }
-      for (const src of net.contextSources(k)) {
-        const [ss, , sc] = net.inputShape(src);
+      for (const src of mod.contextSources) {
+        const [ss, , sc] = contract.modules[src]!.input;
         flops += conv(1, sc, ci, ss);
         acts += 3 * ss * ss * ci;
       }
       acts += si * si * ci;
     }
-    return { forwardFlops: flops, stateBytes: params[k] * 4 * 2, activationBytesPerSample: acts * 4 };
+    return { forwardFlops: flops, stateBytes: mod.paramCount * 4 * 2, activationBytesPerSample: acts * 4 };
   });
 }
 
 /**
- * Bytes per sample that cross the cut after module k: h_k at the wire dtype,
- * the uint8 image when a later module needs it (E context or a decoder target),
- * and the recent module inputs the R context needs (the image entry as uint8).
+ * Bytes a device needs to hold modules first..last at batch size `batchSize`:
+ * every module's state, plus the activations of the largest one, since the
+ * modules of a stage train one after another. The planner and the
+ * coordinator's re-assignment both use it.
  */
-export function boundaryBytesPerSample(net: GllNetwork, k: number, wire: WireDtype): number {
-  const cfg = net.config;
-  const b = WIRE_BYTES[wire];
-  const [h, w, c] = net.outputShape(k);
-  const imageBytes = cfg.inputSize * cfg.inputSize * cfg.inChannels;
-  let bytes = h * w * c * b + 1; // + the label
-  if (net.mode.image || cfg.decoder) bytes += imageBytes;
-  for (let j = Math.max(0, k - net.historyLength + 1); j <= k && net.historyLength > 0; j++) {
-    if (j === 0) {
-      if (!net.mode.image && !cfg.decoder) bytes += imageBytes;
-    } else {
-      const [ih, iw, ic] = net.inputShape(j);
-      bytes += ih * iw * ic * b;
-    }
+export function stageMemoryBytes(costs: readonly ModuleCost[], first: number, last: number, batchSize: number): number {
+  let state = 0;
+  let act = 0;
+  for (let k = first; k <= last; k++) {
+    state += costs[k]!.stateBytes;
+    act = Math.max(act, costs[k]!.activationBytesPerSample);
   }
-  return bytes;
+  return state + act * batchSize;
 }

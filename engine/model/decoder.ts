@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchNorm, Conv, resizeBilinear, type Owner } from './layers.js';
+import { encoderWidth } from './shape-contract.js';
 
 /** Reconstruction decoder (InfoPro style): features -> image in [0, 1]. */
 export class Decoder {
@@ -8,7 +9,7 @@ export class Decoder {
   private readonly conv2: Conv;
 
   constructor(o: Owner, name: string, channels: number, imageChannels: number, private readonly imageSize: number, widen: number) {
-    const mid = Math.round(12 * widen);
+    const mid = encoderWidth(widen);
     this.conv1 = new Conv(o, `${name}/conv1`, 3, channels, mid, 1, false);
     this.bn = new BatchNorm(o, `${name}/bn`, mid);
     this.conv2 = new Conv(o, `${name}/conv2`, 3, mid, imageChannels, 1, false);

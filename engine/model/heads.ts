@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { HeadName } from './config.js';
+import type { HeadName } from '../../protocol/names.js';
 import { BatchNorm, Conv, Linear, globalAvgPool, type Owner } from './layers.js';
+import { headWidth } from './shape-contract.js';
 
 /**
  * A local head `<convs>c<fcs>f` (contsup-method.md section 5). Its output has
@@ -13,7 +14,7 @@ export class LocalHead {
   constructor(o: Owner, name: string, head: HeadName, channels: number, out: number, widen: number, featureDim: number) {
     const convCount = Number(head[0]);
     const fcCount = Number(head[2]);
-    const width = Math.round((channels === 16 ? 32 : 64) * widen);
+    const width = headWidth(channels, widen);
     let c = channels;
     for (let i = 0; i < convCount; i++) {
       // The first conv halves the map of the 16- and 32-channel stages; later convs keep size.

@@ -6,7 +6,8 @@ import { Classifier, LocalHead } from './heads.js';
 import { DEFAULT_BN, type BatchNormOptions, type Owner } from './layers.js';
 import { ParamStore, type Param, type ParamRole } from './params.js';
 import { partitionUnits } from './partition.js';
-import { BLOCKS_PER_STAGE, backboneUnits, buildUnit, type Unit, type UnitSpec } from './resnet.js';
+import { BLOCKS_PER_STAGE, backboneUnits, type UnitSpec } from './backbone.js';
+import { buildUnit, type Unit } from './resnet.js';
 
 /** What enters module k. All tensors are treated as constants: nothing upstream is trained by module k. */
 export interface ModuleInput {

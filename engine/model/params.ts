@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, deriveSeed } from './rng.js';
+import { Rng, deriveSeed } from '../rng.js';
 
 /** What a parameter belongs to; the reference table counts these groups separately. */
 export type ParamRole = 'backbone' | 'head' | 'context' | 'decoder';

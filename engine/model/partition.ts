@@ -1,8 +1,7 @@
-import type { ResNetName } from './resnet.js';
+import type { ModelName, PartitionKind } from '../../protocol/names.js';
 
 /** A cut [stage, block]: after block `block` (0-based) of stage `stage`; stage 0 is the stem. */
 export type Cut = readonly [number, number];
-export type PartitionKind = 'equal' | 'memory';
 
 const c = (s: string): Cut[] =>
   s.split(' ').map((p) => {
@@ -11,7 +10,7 @@ const c = (s: string): Cut[] =>
   });
 
 /** Published cut tables (contsup-method.md section 4). */
-const TABLES: Record<PartitionKind, Partial<Record<ResNetName, Record<number, Cut[]>>>> = {
+const TABLES: Record<PartitionKind, Partial<Record<ModelName, Record<number, Cut[]>>>> = {
   equal: {
     resnet32: {
       2: c('2,1'),
@@ -51,7 +50,7 @@ function cutUnit(cut: Cut, blocksPerStage: number): number {
  * table when there is one, else an even split of blocks.
  */
 export function partitionUnits(
-  model: ResNetName,
+  model: ModelName,
   blocksPerStage: number,
   k: number,
   kind: PartitionKind = 'equal',

@@ -1,38 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Packr } from 'msgpackr';
-import type { ModelConfig } from '../model/config.js';
 import { GllNetwork } from '../model/network.js';
+import { decodeFile, packr, type ModelFile, type StageCheckpoint, type StoredTensor } from './checkpoint-format.js';
 import type { StageRunner } from './stage-runner.js';
-
-/**
- * Checkpoint files: one msgpack map, tensors as raw little-endian float32 bin.
- * A stage checkpoint holds its modules' parameters, BN state and momentum
- * buffers; a model file holds every module's parameters and the model config,
- * so `loadModel` can rebuild the trained network anywhere.
- */
-const packr = new Packr({ useRecords: false });
-
-interface StoredTensor {
-  shape: number[];
-  bytes: Uint8Array;
-}
-
-export interface StageCheckpoint {
-  format: 'contsup-stage';
-  version: 1;
-  firstModule: number;
-  lastModule: number;
-  step: number;
-  params: Record<string, StoredTensor>;
-  momentum: Record<string, StoredTensor>;
-}
-
-export interface ModelFile {
-  format: 'contsup-model';
-  version: 1;
-  config: ModelConfig;
-  params: Record<string, StoredTensor>;
-}
 
 function store(t: tf.Tensor): StoredTensor {
   const data = t.dataSync() as Float32Array;
@@ -41,26 +10,13 @@ function store(t: tf.Tensor): StoredTensor {
 
 function restore(s: StoredTensor, name: string, expect: readonly number[]): tf.Tensor {
   const shapeOk = s.shape.length === expect.length && s.shape.every((d, i) => d === expect[i]);
-  if (!shapeOk) throw new Error(`checkpoint tensor ${name} has shape [${s.shape}], the model expects [${expect}]: it was saved for a different model configuration`);
+  if (!shapeOk) throw new Error(`checkpoint tensor ${name} has shape [${s.shape.join(',')}], the model expects [${expect.join(',')}]: it was saved for a different model configuration`);
   const n = expect.reduce((a, b) => a * b, 1);
-  if (!(s.bytes instanceof Uint8Array) || s.bytes.byteLength !== n * 4) throw new Error(`checkpoint tensor ${name} holds ${s.bytes?.byteLength} bytes, expected ${n * 4} (float32 [${expect}]): the file is truncated or corrupt`);
+  if (!(s.bytes instanceof Uint8Array) || s.bytes.byteLength !== n * 4) throw new Error(`checkpoint tensor ${name} holds ${s.bytes?.byteLength} bytes, expected ${n * 4} (float32 [${expect.join(',')}]): the file is truncated or corrupt`);
   // Copy: msgpack may hand back the bytes at an offset a Float32Array cannot view.
   const values = new Float32Array(n);
   new Uint8Array(values.buffer).set(s.bytes);
   return tf.tensor(values, [...expect], 'float32');
-}
-
-function decode<T extends { format: string; version: number }>(bytes: Uint8Array, format: T['format']): T {
-  let obj: unknown;
-  try {
-    obj = packr.unpack(bytes);
-  } catch (err: unknown) {
-    throw new Error(`not a ${format} file: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const o = obj as Partial<T> | null;
-  if (!o || typeof o !== 'object' || o.format !== format) throw new Error(`not a ${format} file (format field is ${JSON.stringify(o?.format)})`);
-  if (o.version !== 1) throw new Error(`${format} version ${String(o.version)} is not supported (this contsup reads version 1)`);
-  return o as T;
 }
 
 /** Serialises a stage's modules: parameters, BN state and momentum buffers. */
@@ -98,7 +54,7 @@ export async function saveStageAsync(runner: StageRunner, step: number): Promise
 
 /** Restores a stage saved by `saveStage`; returns the step it was saved at. */
 export function loadStage(runner: StageRunner, bytes: Uint8Array): number {
-  const ckpt = decode<StageCheckpoint>(bytes, 'contsup-stage');
+  const ckpt = decodeFile<StageCheckpoint>(bytes, 'contsup-stage');
   if (ckpt.firstModule !== runner.first || ckpt.lastModule !== runner.last) {
     throw new Error(`checkpoint is for modules ${ckpt.firstModule}..${ckpt.lastModule}, this stage runs ${runner.first}..${runner.last}`);
   }
@@ -116,21 +72,6 @@ export function loadStage(runner: StageRunner, bytes: Uint8Array): number {
   return ckpt.step;
 }
 
-/** Builds one model file out of the stage checkpoints that together cover every module. */
-export function combineStages(config: ModelConfig, stages: Uint8Array[]): Uint8Array {
-  const params: Record<string, StoredTensor> = {};
-  const covered = new Set<number>();
-  for (const bytes of stages) {
-    const ckpt = decode<StageCheckpoint>(bytes, 'contsup-stage');
-    for (let k = ckpt.firstModule; k <= ckpt.lastModule; k++) covered.add(k);
-    Object.assign(params, ckpt.params);
-  }
-  const missing = Array.from({ length: config.modules }, (_, k) => k).filter((k) => !covered.has(k));
-  if (missing.length) throw new Error(`no checkpoint covers module(s) ${missing.join(', ')}`);
-  const file: ModelFile = { format: 'contsup-model', version: 1, config, params };
-  return packr.pack(file);
-}
-
 /** Model file of a network trained in this process. */
 export function saveModel(net: GllNetwork): Uint8Array {
   const params: Record<string, StoredTensor> = {};
@@ -141,7 +82,7 @@ export function saveModel(net: GllNetwork): Uint8Array {
 
 /** Rebuilds a trained network from a model file (`GET /api/jobs/:id/model`, or `saveModel`). */
 export function loadModel(bytes: Uint8Array): GllNetwork {
-  const file = decode<ModelFile>(bytes, 'contsup-model');
+  const file = decodeFile<ModelFile>(bytes, 'contsup-model');
   const net = new GllNetwork(file.config);
   try {
     for (const p of net.store.params) {

@@ -1,7 +1,8 @@
 import { gatherBatch, type Dataset, type ImageSet, type PreprocessSpec } from '../data/dataset.js';
 import { augmentImages } from '../data/preprocess.js';
 import type { GllNetwork } from '../model/network.js';
-import { batchSeed, disposePrepared, epochBatches, evalBatches, prepareBatch } from './batches.js';
+import { batchSeed, epochBatches, evalBatches } from './batch-order.js';
+import { disposePrepared, prepareBatch } from './batches.js';
 import { DEFAULT_LR_SCHEDULE, scheduledLr, type LrSchedule } from './schedule.js';
 import type { SgdOptions } from './sgd.js';
 import { StageRunner, disposeStageTensors, type ModuleMetrics } from './stage-runner.js';

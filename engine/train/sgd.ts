@@ -62,6 +62,3 @@ export class Sgd {
     this.buffers.clear();
   }
 }
-
-// Moved to schedule.ts beside the other schedules; re-exported for existing callers.
-export { cosineLr } from './schedule.js';

@@ -1,6 +1,10 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Server } from 'socket.io';
-import { DASHBOARD_EVENTS, DASHBOARD_ROOM, type DashEpoch, type DashMetrics, type DashState } from '../../protocol/index.js';
+import { DASHBOARD_EVENTS, DASHBOARD_ROOM, type DashEpoch, type DashMetrics } from '../../protocol/index.js';
+import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config.js';
+import { DevicesService } from '../devices/devices.service.js';
+import { PipelineService } from '../pipeline/pipeline.service.js';
+import { dashState } from './dash-state.js';
 
 const STATE_PERIOD_MS = 1000;
 
@@ -12,20 +16,20 @@ const STATE_PERIOD_MS = 1000;
 @Injectable()
 export class DashboardService implements OnModuleDestroy {
   private server: Server | null = null;
-  private stateSource: (() => DashState) | null = null;
   private readonly timer: NodeJS.Timeout;
 
-  constructor() {
+  constructor(
+    @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
+    @Inject(DevicesService) private readonly devices: DevicesService,
+    @Inject(PipelineService) private readonly pipeline: PipelineService,
+  ) {
     this.timer = setInterval(() => this.pushState(), STATE_PERIOD_MS);
     this.timer.unref();
   }
 
+  /** The Socket.IO server, once Nest made it (DashboardGateway.afterInit). */
   attach(server: Server): void {
     this.server = server;
-  }
-
-  setStateSource(fn: () => DashState): void {
-    this.stateSource = fn;
   }
 
   metrics(m: DashMetrics): void {
@@ -41,7 +45,8 @@ export class DashboardService implements OnModuleDestroy {
   }
 
   private pushState(): void {
-    if (this.watched() && this.stateSource) this.server!.to(DASHBOARD_ROOM).emit(DASHBOARD_EVENTS.state, this.stateSource());
+    if (!this.watched()) return;
+    this.server!.to(DASHBOARD_ROOM).emit(DASHBOARD_EVENTS.state, dashState(this.config.credits, this.devices.list(), this.pipeline.all()));
   }
 
   private watched(): boolean {

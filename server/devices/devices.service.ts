@@ -1,5 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Subject, type Observable } from 'rxjs';
 import type { Socket } from 'socket.io';
 import {
   EVENTS,
@@ -7,34 +8,20 @@ import {
   ProtocolError,
   type DeviceJoin,
   type DeviceToServerEvents,
+  type DeviceView,
   type NetProbeAck,
   type ServerToDeviceEvent,
   type ServerToDevicePayloads,
   type ServerToDeviceEvents,
 } from '../../protocol/index.js';
+import { tokensMatch } from '../common/token.js';
 import { COORDINATOR_CONFIG, MISSED_BEATS, type CoordinatorConfig } from '../config.js';
+import { PipelineService } from '../pipeline/pipeline.service.js';
 
 export type DeviceSocket = Socket<DeviceToServerEvents, ServerToDeviceEvents>;
-export type DeviceStatus = 'idle' | 'busy' | 'lost';
 
-export interface DeviceRecord {
-  id: string;
-  name: string;
-  kind: 'node' | 'browser';
-  backend: string;
-  memoryBytes: number;
-  speedGflops: number;
-  userAgent: string | null;
-  /** Round trip of an empty net:probe; null until measured. */
-  rttMs: number | null;
-  /** Coordinator -> device throughput of a 256 KiB probe; null until measured. */
-  bandwidthBytesPerSec: number | null;
-  status: DeviceStatus;
-  joinedAt: number;
-  lastSeen: number;
-  jobId: string | null;
-  stage: number | null;
-}
+/** What happened to the pool of devices: one may take work now, or one is gone. */
+export type DeviceEvent = { type: 'available' } | { type: 'lost'; deviceId: string };
 
 /** The bandwidth probe's payload (runtime.md: 256 KiB). */
 const BANDWIDTH_PROBE_BYTES = 256 * 1024;
@@ -42,50 +29,36 @@ const PROBE_TIMEOUT_MS = 3000;
 /** Lost devices stay listed (status lost) up to this many. */
 const KEEP_LOST = 100;
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
 /**
  * Registry of joined devices: join (token + protocol version), network
  * probes, heartbeats, loss detection (3 missed beats or a disconnect).
- * Listeners hear when a device becomes available for work or is lost.
+ * `events$` tells when a device becomes available for work or is lost.
  */
 @Injectable()
 export class DevicesService implements OnModuleDestroy {
-  private readonly devices = new Map<string, DeviceRecord>();
+  private readonly devices = new Map<string, DeviceView>();
   private readonly sockets = new Map<string, DeviceSocket>();
   private readonly bySocket = new WeakMap<DeviceSocket, string>();
   private readonly probes = new Map<number, (ack: NetProbeAck) => void>();
   /** Devices whose network probes are still running; not offered to jobs yet. */
   private readonly probing = new Set<string>();
   private nextProbeId = 1;
-  private readonly availableListeners: Array<() => void> = [];
-  private readonly lostListeners: Array<(deviceId: string) => void> = [];
-  /** Whether a device is working on a batch the coordinator sent it (set by the jobs service). */
-  private computing: (deviceId: string) => boolean = () => false;
+  private readonly events = new Subject<DeviceEvent>();
+  /** Synchronous: subscribers run inside the call that made the device available or lost it. */
+  readonly events$: Observable<DeviceEvent> = this.events.asObservable();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(@Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig) {
+  constructor(
+    @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
+    /** Tells heartbeat checks which devices are inside a step (see checkHeartbeats). */
+    @Inject(PipelineService) private readonly pipeline: PipelineService,
+  ) {
     this.timer = setInterval(() => this.checkHeartbeats(), Math.max(50, config.heartbeatMs / 2));
     this.timer.unref();
   }
 
   onModuleDestroy(): void {
     clearInterval(this.timer);
-  }
-
-  onAvailable(fn: () => void): void {
-    this.availableListeners.push(fn);
-  }
-
-  onLost(fn: (deviceId: string) => void): void {
-    this.lostListeners.push(fn);
-  }
-
-  /** Tells heartbeat checks which devices are inside a step (see checkHeartbeats). */
-  setComputing(fn: (deviceId: string) => boolean): void {
-    this.computing = fn;
   }
 
   /** Accepts or refuses a `device:join`; refusals send `error` and close the socket. */
@@ -96,7 +69,7 @@ export class DevicesService implements OnModuleDestroy {
       this.refuse(socket, 'version', `device:join: protocol version ${msg.protocolVersion} is not supported; this coordinator speaks version ${PROTOCOL_VERSION}: update the device to a matching contsup`);
       return;
     }
-    if (!timingSafeEqual(digest(msg.token), digest(this.config.joinToken))) {
+    if (!tokensMatch(msg.token, this.config.joinToken)) {
       this.refuse(socket, 'bad-token', 'device:join: the join token is wrong: pass the join token `contsup coordinator` printed at start (contsup device --token <join token>)');
       return;
     }
@@ -166,16 +139,16 @@ export class DevicesService implements OnModuleDestroy {
     return true;
   }
 
-  get(deviceId: string): DeviceRecord | undefined {
+  get(deviceId: string): DeviceView | undefined {
     return this.devices.get(deviceId);
   }
 
-  list(): DeviceRecord[] {
+  list(): DeviceView[] {
     return [...this.devices.values()].map((d) => ({ ...d }));
   }
 
   /** Idle, connected, probed devices: what the scheduler may plan with. */
-  idle(): DeviceRecord[] {
+  idle(): DeviceView[] {
     return [...this.devices.values()].filter((d) => d.status === 'idle' && !this.probing.has(d.id) && this.sockets.get(d.id)?.connected === true);
   }
 
@@ -243,7 +216,7 @@ export class DevicesService implements OnModuleDestroy {
         // A step (or a stage build) runs synchronously and starves the device's heartbeat timer, and
         // one can outlast 3 periods (slow or loaded device, big batch): while the device works for a
         // job and its socket is open, only a disconnect (Engine.IO's ping timeout included) marks it lost.
-        if (socket?.connected && this.computing(d.id)) continue;
+        if (socket?.connected && this.pipeline.computing(d.id)) continue;
         this.markLost(d.id, `no heartbeat for ${MISSED_BEATS} periods`);
         // A device that stopped beating must rejoin: its stage may already be elsewhere.
         socket?.disconnect(true);
@@ -257,7 +230,7 @@ export class DevicesService implements OnModuleDestroy {
     d.status = 'lost';
     this.sockets.delete(id);
     this.config.log(`device ${id} (${d.name}) lost: ${why}`);
-    for (const fn of this.lostListeners) fn(id);
+    this.events.next({ type: 'lost', deviceId: id });
     this.pruneLost();
   }
 
@@ -267,6 +240,6 @@ export class DevicesService implements OnModuleDestroy {
   }
 
   private emitAvailable(): void {
-    for (const fn of this.availableListeners) fn();
+    this.events.next({ type: 'available' });
   }
 }

@@ -1,16 +1,6 @@
-import type { Phase } from '../../protocol/index.js';
+import type { JobProgress, Phase } from '../../protocol/index.js';
 import { EvalTally } from './eval-tally.js';
 import type { FedBatch, Feeder } from './feeder.js';
-
-export interface JobProgress {
-  epoch: number;
-  phase: Phase;
-  batchesPerEpoch: number;
-  evalBatches: number;
-  totalSteps: number;
-  /** Training batches the last stage finished, over all epochs. */
-  stepsDone: number;
-}
 
 /**
  * Where a job is in its schedule (runtime.md steps 3-6): epoch, phase, the

@@ -1,6 +1,6 @@
 import { gatherBatch, type Dataset } from '../../engine/data/dataset.js';
-import { batchSeed, epochBatches, evalBatches } from '../../engine/train/batches.js';
-import { cosineLr } from '../../engine/train/sgd.js';
+import { batchSeed, epochBatches, evalBatches } from '../../engine/train/batch-order.js';
+import { cosineLr } from '../../engine/train/schedule.js';
 import { encodeFrame, type JobSpec, type Phase, type TensorFrame } from '../../protocol/index.js';
 
 /** One batch as the feeder hands it to stage 0 (the header fields it decides). */

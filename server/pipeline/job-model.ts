@@ -1,13 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset, PreprocessSpec } from '../../engine/data/dataset.js';
 import type { ModelConfig } from '../../engine/model/config.js';
-import { boundaryBytesPerSample, moduleCosts, type ModuleCost } from '../../engine/model/cost.js';
-import { GllNetwork } from '../../engine/model/network.js';
+import { moduleCosts, type ModuleCost } from '../../engine/model/cost.js';
 import { modelConfigForJob } from '../../engine/model/job-config.js';
-import type { JobSpec, TensorDtype } from '../../protocol/index.js';
+import { cutAfter, shapeContract, type CutCrossing, type Hwc, type ShapeContract } from '../../engine/model/shape-contract.js';
+import type { JobSpec } from '../../protocol/index.js';
 import type { PlannerModel } from '../planner/planner.js';
-
-type Hwc = [number, number, number];
 
 /** Data description sent in `stage:assign.data`. */
 export interface StageData {
@@ -19,40 +16,25 @@ export interface StageData {
 }
 
 /**
- * Everything the coordinator needs to know about a job's network, read once
- * from a GllNetwork built and disposed at job preparation: per-module shapes,
- * costs and cut sizes. The coordinator never trains, so it keeps no tensors.
+ * Everything the coordinator needs to know about a job's network, computed
+ * once at job preparation from its shape contract (no tensors, no tfjs):
+ * per-module shapes, costs and cut sizes.
  */
 export interface JobModel {
   config: ModelConfig;
+  contract: ShapeContract;
   moduleCount: number;
   inputShapes: Hwc[];
-  outputShapes: Hwc[];
   costs: ModuleCost[];
   /** Per module k: bytes per sample crossing the cut after k at the job's wire dtype. */
   boundaryBytes: number[];
-  historyLength: number;
-  /** The augmented uint8 image travels with every output (E context or decoder target). */
-  sendsImage: boolean;
   data: StageData;
 }
 
-/** One history entry a stage's output must carry. */
-export interface HistoryExpectation {
-  module: number;
-  shape: Hwc;
-  dtype: TensorDtype;
-}
+/** What `stage:output` of a stage ending at some module carries, per example: the contract's cut. */
+export type OutputExpectation = CutCrossing;
 
-/** What `stage:output` of a stage ending at `lastModule` carries, per example. */
-export interface OutputExpectation {
-  h: Hwc;
-  image: Hwc | null;
-  history: HistoryExpectation[];
-}
-
-export async function buildJobModel(spec: JobSpec, data: Dataset): Promise<JobModel> {
-  await tf.ready();
+export function buildJobModel(spec: JobSpec, data: Dataset): JobModel {
   const info = {
     height: data.train.height,
     width: data.train.width,
@@ -62,41 +44,25 @@ export async function buildJobModel(spec: JobSpec, data: Dataset): Promise<JobMo
   };
   // The devices' own mapping, so coordinator and devices agree on every shape.
   const config = modelConfigForJob(spec, info);
-  const net = new GllNetwork(config);
-  try {
-    const k = net.moduleCount;
-    const range = Array.from({ length: k }, (_, i) => i);
-    return {
-      config,
-      moduleCount: k,
-      inputShapes: range.map((i) => net.inputShape(i)),
-      outputShapes: range.map((i) => net.outputShape(i)),
-      costs: moduleCosts(net),
-      boundaryBytes: range.map((i) => boundaryBytesPerSample(net, i, spec.wire)),
-      historyLength: net.historyLength,
-      sendsImage: net.mode.image || config.decoder,
-      data: info,
-    };
-  } finally {
-    net.dispose();
-  }
+  const contract = shapeContract(config);
+  return {
+    config,
+    contract,
+    moduleCount: contract.modules.length,
+    inputShapes: contract.modules.map((m) => m.input),
+    costs: moduleCosts(contract),
+    boundaryBytes: contract.modules.map((_, k) => cutAfter(contract, k, spec.wire).bytesPerSample),
+    data: info,
+  };
 }
 
 export function imageShape(model: JobModel): Hwc {
   return [model.data.height, model.data.width, model.data.channels];
 }
 
-/**
- * The output of modules ..lastModule: h of the last module, the uint8 image
- * when the job sends it, and the combined inputs of the last n modules for
- * R<n> (module 0's entry is the image itself, as uint8), oldest first.
- */
+/** The output of modules ..lastModule (engine/model/shape-contract.ts cutAfter). */
 export function outputExpectation(model: JobModel, lastModule: number, wire: JobSpec['wire']): OutputExpectation {
-  const history: HistoryExpectation[] = [];
-  for (let j = Math.max(0, lastModule - model.historyLength + 1); j <= lastModule && model.historyLength > 0; j++) {
-    history.push({ module: j, shape: model.inputShapes[j]!, dtype: j === 0 ? 'uint8' : wire });
-  }
-  return { h: model.outputShapes[lastModule]!, image: model.sendsImage ? imageShape(model) : null, history };
+  return cutAfter(model.contract, lastModule, wire);
 }
 
 // Labels may travel as int32 (4 bytes, the estimate counts 1) and int8 frames

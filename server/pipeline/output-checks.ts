@@ -1,4 +1,4 @@
-import { ProtocolError, validateFrame, type JobSpec, type StageOutput } from '../../protocol/index.js';
+import { ProtocolError, validateFrame, type StageOutput } from '../../protocol/index.js';
 import type { OutputExpectation } from './job-model.js';
 
 /**
@@ -8,16 +8,16 @@ import type { OutputExpectation } from './job-model.js';
  * the context tensors must be exactly what the job's mode forwards. Throws
  * ProtocolError('bad-tensor') naming the tensor, the shape and the fix.
  */
-export function checkStageOutput(msg: StageOutput, expect: OutputExpectation, batchSize: number, wire: JobSpec['wire']): void {
+export function checkStageOutput(msg: StageOutput, expect: OutputExpectation, batchSize: number): void {
   const what = `stage:output for batch ${msg.batchId}`;
   const by = `stage ${msg.stage + 1}`;
   validateFrame(msg.labels, { dtype: ['uint8', 'int32'], shape: [batchSize], by: `the batch sent to stage ${msg.stage}` }, `${what}: tensor labels`);
   if (msg.h === undefined) throw new ProtocolError('bad-tensor', `${what}: h is missing; ${by} needs the features of this stage's last module`);
-  validateFrame(msg.h, { dtype: wire, shape: [batchSize, ...expect.h], by: `${by} (wire ${wire})` }, `${what}: tensor h`);
+  validateFrame(msg.h, { dtype: expect.h.dtype, shape: [batchSize, ...expect.h.shape], by: `${by} (wire ${expect.h.dtype})` }, `${what}: tensor h`);
 
   if (expect.image) {
     if (msg.image === undefined) throw new ProtocolError('bad-tensor', `${what}: image is missing; this job's context/decoder needs the augmented uint8 image forwarded`);
-    validateFrame(msg.image, { dtype: 'uint8', shape: [batchSize, ...expect.image], by }, `${what}: tensor image`);
+    validateFrame(msg.image, { dtype: expect.image.dtype, shape: [batchSize, ...expect.image.shape], by }, `${what}: tensor image`);
   } else if (msg.image !== undefined) {
     throw new ProtocolError('bad-tensor', `${what}: image is sent but this job's context has no E and no decoder; leave it out`);
   }

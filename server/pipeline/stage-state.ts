@@ -1,30 +1,5 @@
-import type { StageInput } from '../../protocol/index.js';
+import type { StageInput, StageView } from '../../protocol/index.js';
 import type { OutputExpectation } from './job-model.js';
-
-/** Live counters of one stage, as REST and the dashboard show them. */
-export interface StageView {
-  stage: number;
-  deviceId: string;
-  firstModule: number;
-  lastModule: number;
-  ready: boolean;
-  lost: boolean;
-  /** Training samples this stage finished. */
-  samples: number;
-  /** Throughput the device last reported. */
-  samplesPerSec: number;
-  /** Bytes the coordinator sent this stage (stage:input payloads). */
-  bytesIn: number;
-  /** Bytes this stage sent the coordinator (stage:output / checkpoints). */
-  bytesOut: number;
-  /** Inputs sent and not yet answered (at most `credits`). */
-  inFlight: number;
-  /** Outputs of the previous stage waiting for a credit here. */
-  queued: number;
-  estimatedMsPerBatch: number;
-  measuredMsPerBatch: number | null;
-  lastCheckpointStep: number | null;
-}
 
 // Smooths the per-batch service time over roughly the last 5 batches.
 const EMA = 0.2;

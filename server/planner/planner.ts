@@ -1,4 +1,4 @@
-import type { ModuleCost } from '../../engine/model/cost.js';
+import { stageMemoryBytes, type ModuleCost } from '../../engine/model/cost.js';
 
 /** What the planner knows of a device. */
 export interface PlannerDevice {
@@ -62,20 +62,9 @@ interface StageCost {
 function costTable(d: PlannerDevice, model: PlannerModel, batch: number, efficiency: number): (a: number, b: number) => StageCost {
   const k = model.modules.length;
   const flops = [0];
-  const state = [0];
-  for (const m of model.modules) {
-    flops.push(flops[flops.length - 1]! + m.forwardFlops);
-    state.push(state[state.length - 1]! + m.stateBytes);
-  }
-  // Modules of a stage train one after another, so one module's activations are live at a time.
-  const maxAct: number[][] = Array.from({ length: k }, () => new Array<number>(k).fill(0));
-  for (let a = 0; a < k; a++) {
-    let m = 0;
-    for (let b = a; b < k; b++) {
-      m = Math.max(m, model.modules[b]!.activationBytesPerSample);
-      maxAct[a]![b] = m;
-    }
-  }
+  for (const m of model.modules) flops.push(flops[flops.length - 1]! + m.forwardFlops);
+  // Looked up for every split the search tries: computed once per range.
+  const memory: number[][] = Array.from({ length: k }, (_, a) => Array.from({ length: k }, (_, b) => (b < a ? 0 : stageMemoryBytes(model.modules, a, b, batch))));
   const flopsPerMs = Math.max(d.speedGflops, 1e-6) * 1e9 * efficiency / 1000;
   const bytesPerMs = Math.max(d.bandwidthBytesPerSec, 1) / 1000;
   return (a, b) => {
@@ -83,7 +72,7 @@ function costTable(d: PlannerDevice, model: PlannerModel, batch: number, efficie
     const computeMs = (3 * (flops[b + 1]! - flops[a]!) * batch) / flopsPerMs;
     const inbound = a === 0 ? model.inputBytesPerSample : model.boundaryBytesPerSample[a - 1]!;
     const transferMs = (inbound * batch) / bytesPerMs;
-    const memoryBytes = state[b + 1]! - state[a]! + maxAct[a]![b]! * batch;
+    const memoryBytes = memory[a]![b]!;
     const fits = memoryBytes <= d.memoryBytes;
     return { ms: fits ? computeMs + transferMs + d.rttMs : Infinity, computeMs, transferMs, memoryBytes };
   };

@@ -1,22 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { JobSpec } from '../../protocol/index.js';
+import type { JobEpoch, JobSpec, JobStatus, PlanEntry } from '../../protocol/index.js';
 import type { ModelConfig } from '../../engine/model/config.js';
 
-export type JobStatus = 'waiting' | 'running' | 'paused' | 'done' | 'failed' | 'stopped';
 export const FINISHED_STATUSES: readonly JobStatus[] = ['done', 'failed', 'stopped'];
-
-/** One stage of a job's plan, as stored and shown by REST. */
-export interface PlanEntry {
-  stage: number;
-  deviceId: string;
-  deviceName: string;
-  firstModule: number;
-  lastModule: number;
-  estimatedMsPerBatch: number;
-  measuredMsPerBatch: number | null;
-}
 
 export interface JobRow {
   id: string;
@@ -28,14 +16,6 @@ export interface JobRow {
   startedAt: number | null;
   finishedAt: number | null;
   error: string | null;
-}
-
-export interface EpochRow {
-  epoch: number;
-  /** Percent; null when the last stage reported no evaluation. */
-  testError: number | null;
-  moduleErrors: Array<number | null>;
-  at: number;
 }
 
 export interface StepRow {
@@ -141,13 +121,13 @@ export class MetricsStore {
     return (this.db.prepare('SELECT * FROM jobs ORDER BY created_at, id').all() as RawJob[]).map(toJobRow);
   }
 
-  insertEpoch(jobId: string, e: EpochRow): void {
+  insertEpoch(jobId: string, e: JobEpoch): void {
     this.db
       .prepare('INSERT OR REPLACE INTO epochs (job_id, epoch, test_error, module_errors, at) VALUES (?, ?, ?, ?, ?)')
       .run(jobId, e.epoch, e.testError, JSON.stringify(e.moduleErrors), e.at);
   }
 
-  listEpochs(jobId: string): EpochRow[] {
+  listEpochs(jobId: string): JobEpoch[] {
     const rows = this.db.prepare('SELECT epoch, test_error, module_errors, at FROM epochs WHERE job_id = ? ORDER BY epoch').all(jobId) as Array<{
       epoch: number;
       test_error: number | null;

@@ -211,7 +211,7 @@ describe('StageHost', () => {
     expect(tf.memory().numTensors).toBe(start);
   });
 
-  it('refuses an assignment whose inputShape or checkpoint does not fit, leaking nothing', async () => {
+  it('refuses an assignment whose inputShape or checkpoint does not fit, leaking nothing', () => {
     const start = tf.memory().numTensors;
     expect(() => StageHost.build(assignFor(job('E'), 1, 1, 1, { inputShape: [16, 16, 16] }))).toThrow(
       'stage:assign: inputShape is [16,16,16], but stage 1 (modules 1..1) of resnet20 takes [8,8,32]',

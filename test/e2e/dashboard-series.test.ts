@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { downsampleModule } from '../../server/dashboard/history.controller.js';
+import { downsampleModule } from '../../server/dashboard/history.service.js';
 import { SeriesBuffer, alignSeries } from '../../web/src/dashboard/series.js';
 
 // The dashboard's downsampling (no browser needed): hours of per-step metrics stay a few thousand points.

@@ -22,7 +22,8 @@ async function startServer(maxHttpBufferSize = 8 * 1024 * 1024): Promise<{ serve
   const http: HttpServer = createServer();
   const server: DeviceServer = new Server(http, { parser, transports: ['websocket'], maxHttpBufferSize, perMessageDeflate: false });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  // close() settles once the HTTP server has closed too.
+  cleanups.push(() => server.close());
   return { server, url: `http://127.0.0.1:${(http.address() as AddressInfo).port}` };
 }
 

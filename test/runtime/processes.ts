@@ -84,10 +84,18 @@ export interface Child {
 
 const KEEP_OUTPUT = 64 * 1024;
 
-/** Spawns `node dist/cli/cli.js ...args`; stopped after the test. */
-export function spawnCli(name: string, args: string[]): Child {
+export interface SpawnOptions {
+  /** Node options before the script, e.g. `--import <preload>`. */
+  nodeArgs?: string[];
+  /** Added to the child's environment. */
+  env?: Record<string, string>;
+}
+
+/** Spawns `node [nodeArgs] dist/cli/cli.js ...args`; stopped after the test. */
+export function spawnCli(name: string, args: string[], opts: SpawnOptions = {}): Child {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` before these tests`);
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const env = { ...process.env, NO_COLOR: '1', ...opts.env };
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   live.add(proc);
   let out = '';
   const take = (chunk: Buffer): void => {
@@ -130,7 +138,7 @@ export interface CliCoordinator {
 }
 
 /** `contsup coordinator --port 0 --host 127.0.0.1 ...`; the URL is read from its banner. */
-export async function spawnCoordinator(opts: { dataDir: string; joinToken: string; adminToken: string }): Promise<CliCoordinator> {
+export async function spawnCoordinator(opts: { dataDir: string; joinToken: string; adminToken: string } & SpawnOptions): Promise<CliCoordinator> {
   const child = spawnCli('coordinator', [
     'coordinator',
     '--port', '0',
@@ -138,7 +146,7 @@ export async function spawnCoordinator(opts: { dataDir: string; joinToken: strin
     '--join-token', opts.joinToken,
     '--admin-token', opts.adminToken,
     '--data-dir', opts.dataDir,
-  ]);
+  ], opts);
   let exited = false;
   void child.exited.then(() => (exited = true));
   const url = await waitFor(

@@ -27,4 +27,15 @@ describe('dashboard feed', () => {
     const later = await nextEvent<DashState>(dash, DASHBOARD_EVENTS.state, 3000);
     expect(later.jobs.find((j) => j.id === id)).toMatchObject({ status: 'done', stepsDone: 4, totalSteps: 4 });
   });
+
+  it('answers a dash:subscribe with fields it does not know with an error event and leaves the socket out of the room', async () => {
+    const c = await startTestCoordinator();
+    const dash = connect(c.url);
+    await nextEvent(dash, 'connect');
+    const refused = nextEvent<{ code: string; message: string; event: string }>(dash, 'error');
+    (dash.emit as (ev: string, msg: unknown) => void)(DASHBOARD_EVENTS.subscribe, { jobs: 'all' });
+    expect(await refused).toMatchObject({ code: 'bad-schema', event: DASHBOARD_EVENTS.subscribe });
+    await expect(nextEvent(dash, DASHBOARD_EVENTS.state, 2500)).rejects.toThrow(/no dash:state/);
+    expect(c.logs.some((l) => l.includes('refused dash:subscribe'))).toBe(true);
+  });
 });

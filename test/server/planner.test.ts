@@ -1,9 +1,7 @@
-import '@tensorflow/tfjs-backend-cpu';
-import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_CONFIG } from '../../engine/model/config.js';
-import { boundaryBytesPerSample, moduleCosts, type ModuleCost } from '../../engine/model/cost.js';
-import { GllNetwork } from '../../engine/model/network.js';
+import { moduleCosts, type ModuleCost } from '../../engine/model/cost.js';
+import { cutAfter, shapeContract } from '../../engine/model/shape-contract.js';
 import { planStages, type PlannerDevice, type PlannerModel } from '../../server/planner/planner.js';
 
 const GiB = 2 ** 30;
@@ -22,18 +20,12 @@ function moduleCount(plan: { firstModule: number; lastModule: number }): number 
   return plan.lastModule - plan.firstModule + 1;
 }
 
-let resnet32: PlannerModel;
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-  const net = new GllNetwork({ ...DEFAULT_MODEL_CONFIG, model: 'resnet32', modules: 4 });
-  resnet32 = {
-    modules: moduleCosts(net),
-    inputBytesPerSample: 32 * 32 * 3 + 1,
-    boundaryBytesPerSample: Array.from({ length: 4 }, (_, k) => boundaryBytesPerSample(net, k, 'float32')),
-  };
-  net.dispose();
-});
+const contract = shapeContract({ ...DEFAULT_MODEL_CONFIG, model: 'resnet32', modules: 4 });
+const resnet32: PlannerModel = {
+  modules: moduleCosts(contract),
+  inputBytesPerSample: 32 * 32 * 3 + 1,
+  boundaryBytesPerSample: Array.from({ length: 4 }, (_, k) => cutAfter(contract, k, 'float32').bytesPerSample),
+};
 
 describe('planner', () => {
   it('uses both devices for a K=4 resnet32 and covers every module once, in order', () => {

@@ -1,6 +1,6 @@
 import { modelConfigForJob } from '../../engine/model/job-config.js';
 import type { ModelConfig } from '../../engine/model/config.js';
-import { GllNetwork } from '../../engine/model/network.js';
+import { cutAfter, shapeContract, type CutCrossing } from '../../engine/model/shape-contract.js';
 import {
   EVENTS,
   encodeFrame,
@@ -17,24 +17,9 @@ export function modelConfigOf(a: StageAssign): ModelConfig {
   return modelConfigForJob(a.job, a.data);
 }
 
-interface OutputShapes {
-  h: number[];
-  sendsImage: boolean;
-  /** [H,W,C] + dtype per history entry (R context). */
-  history: Array<{ shape: number[]; uint8: boolean }>;
-}
-
-function outputShapes(a: StageAssign): OutputShapes {
-  const net = new GllNetwork(modelConfigOf(a));
-  try {
-    const history: OutputShapes['history'] = [];
-    for (let j = Math.max(0, a.lastModule - net.historyLength + 1); j <= a.lastModule && net.historyLength > 0; j++) {
-      history.push({ shape: net.inputShape(j), uint8: j === 0 });
-    }
-    return { h: net.outputShape(a.lastModule), sendsImage: net.mode.image || a.job.decoder, history };
-  } finally {
-    net.dispose();
-  }
+/** What this stage's outputs carry: the shape contract's cut after its last module. */
+function outputShapes(a: StageAssign): CutCrossing {
+  return cutAfter(shapeContract(modelConfigOf(a)), a.lastModule, a.job.wire);
 }
 
 export interface ShapeDeviceOptions extends JoinOptions {
@@ -46,6 +31,8 @@ export interface ShapeDeviceOptions extends JoinOptions {
   onAssign?: (assign: StageAssign, dev: ShapeDevice) => void;
   /** A (bad) output to send before the correct one, to misbehave. */
   sendFirst?: (out: StageOutput, input: StageInput) => StageOutput | undefined;
+  /** The checkpoint bytes to send when asked (default: 1 KiB of a fixed pattern). */
+  checkpoint?: (assign: StageAssign, input: StageInput) => Uint8Array<ArrayBuffer>;
 }
 
 export interface ShapeDevice extends JoinedDevice {
@@ -69,7 +56,7 @@ export async function shapeDevice(url: string, opts: ShapeDeviceOptions = {}): P
   const dev: ShapeDevice = { ...joined, assigns: [], inputs: [], maxInFlight: 0, answered: 0, checkpoints: [], stopAfter: opts.stopAfter };
   const { socket } = joined;
   let assign: StageAssign | null = null;
-  let shapes: OutputShapes | null = null;
+  let shapes: CutCrossing | null = null;
   let pending = 0;
   let chain: Promise<void> = Promise.resolve();
 
@@ -96,7 +83,7 @@ export async function shapeDevice(url: string, opts: ShapeDeviceOptions = {}): P
     });
   });
 
-  function answer(a: StageAssign, s: OutputShapes, msg: StageInput): void {
+  function answer(a: StageAssign, s: CutCrossing, msg: StageInput): void {
     const n = msg.labels.shape[0]!;
     const modules = Array.from({ length: a.lastModule - a.firstModule + 1 }, (_, i) => ({ module: a.firstModule + i, loss: 1.5, correct: Math.floor(n / 2), count: n }));
     const head = { jobId: msg.jobId, stage: msg.stage, batchId: msg.batchId, phase: msg.phase };
@@ -108,19 +95,18 @@ export async function shapeDevice(url: string, opts: ShapeDeviceOptions = {}): P
     if (last) {
       socket.emit(EVENTS.stageDone, head);
     } else {
-      const wire = a.job.wire;
       const zeros = (shape: number[], dtype: TensorFrame['dtype']): TensorFrame =>
         dtype === 'uint8' ? encodeFrame(new Uint8Array(shape.reduce((p, d) => p * d, 1)), shape, 'uint8') : encodeFrame(new Float32Array(shape.reduce((p, d) => p * d, 1)), shape, dtype);
-      const out: StageOutput = { ...head, epoch: msg.epoch, step: msg.step, labels: msg.labels, h: zeros([n, ...s.h], wire) };
-      if (s.sendsImage) out.image = msg.image ?? msg.images!;
-      if (s.history.length > 0) out.history = s.history.map((e) => zeros([n, ...e.shape], e.uint8 ? 'uint8' : wire));
+      const out: StageOutput = { ...head, epoch: msg.epoch, step: msg.step, labels: msg.labels, h: zeros([n, ...s.h.shape], s.h.dtype) };
+      if (s.image) out.image = msg.image ?? msg.images!;
+      if (s.history.length > 0) out.history = s.history.map((e) => zeros([n, ...e.shape], e.dtype));
       const bad = opts.sendFirst?.(out, msg);
       if (bad) socket.emit(EVENTS.stageOutput, bad);
       socket.emit(EVENTS.stageOutput, out);
     }
     dev.answered++;
     if (msg.checkpointAfter) {
-      const weights = new Uint8Array(1024).map((_, i) => (i * 7 + msg.step) & 0xff);
+      const weights = opts.checkpoint?.(a, msg) ?? new Uint8Array(1024).map((_, i) => (i * 7 + msg.step) & 0xff);
       dev.checkpoints.push(weights);
       socket.emit(EVENTS.stageCheckpoint, { jobId: msg.jobId, stage: msg.stage, epoch: msg.epoch, step: msg.step, weights });
     }

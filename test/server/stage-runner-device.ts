@@ -68,7 +68,7 @@ export async function stageRunnerDevice(url: string, opts: JoinOptions = {}): Pr
     const n = msg.labels.shape[0]!;
     const labels = Uint8Array.from(decodeFrame(msg.labels));
     const train = msg.phase === 'train';
-    let image: Uint8Array | null = null;
+    let image: Uint8Array | null;
     let input: StageTensors;
     let labelsT: tf.Tensor1D;
     let target: tf.Tensor4D | null;

@@ -43,7 +43,7 @@ const OPS: Record<string, Op> = {
   avgPool: (x) => tf.avgPool(x, 2, 2, 'valid'),
   'batchNorm4d with moments': (x) => {
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    return tf.mul(tf.batchNorm4d(x, mean, variance, tf.tensor1d([0, 1, 0, 1]), tf.tensor1d([1, 2, 3, 4]), 1e-5), tf.range(0, 4));
+    return tf.mul(tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, tf.tensor1d([0, 1, 0, 1]), tf.tensor1d([1, 2, 3, 4]), 1e-5), tf.range(0, 4));
   },
 };
 
@@ -97,7 +97,7 @@ describe('gradients on wasm', () => {
       const { value, grads } = tf.variableGrads(() => {
         const h = tf.relu(tf.conv2d(x, vars[0] as tf.Variable<tf.Rank.R4>, 1, SYM1));
         const { mean, variance } = tf.moments(h, [0, 1, 2]);
-        const n = tf.batchNorm4d(h, mean, variance, tf.zeros([8]), tf.ones([8]), 1e-5);
+        const n = tf.batchNorm4d(h, mean as tf.Tensor1D, variance as tf.Tensor1D, tf.zeros<tf.Rank.R1>([8]), tf.ones<tf.Rank.R1>([8]), 1e-5);
         const main = tf.conv2d(n, vars[1] as tf.Variable<tf.Rank.R4>, 2, SYM1);
         const skip = tf.conv2d(n, vars[2] as tf.Variable<tf.Rank.R4>, 2, 'valid');
         const pooled = tf.mean(tf.relu(tf.add(main, skip)), [1, 2]) as tf.Tensor2D;

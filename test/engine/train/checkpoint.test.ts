@@ -4,7 +4,8 @@ import { generateSynthetic } from '../../../engine/data/synthetic.js';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../../engine/model/config.js';
 import { GllNetwork } from '../../../engine/model/network.js';
 import { disposePrepared, prepareBatch } from '../../../engine/train/batches.js';
-import { combineStages, loadModel, loadStage, saveModel, saveStage } from '../../../engine/train/checkpoint.js';
+import { combineStages } from '../../../engine/train/checkpoint-format.js';
+import { loadModel, loadStage, saveModel, saveStage } from '../../../engine/train/checkpoint.js';
 import { StageRunner, disposeStageTensors } from '../../../engine/train/stage-runner.js';
 import { useTestBackend } from '../../helpers/backend.js';
 

@@ -1,5 +1,5 @@
-import type { StepHistory } from '../../../protocol/dashboard-messages.js';
 import type { JobSpec } from '../../../protocol/job-spec.js';
+import type { JobDetail, JobSummary, StepHistory } from '../../../protocol/rest-messages.js';
 
 const TOKEN_KEY = 'contsup.adminToken';
 
@@ -19,51 +19,6 @@ export function setAdminToken(token: string): void {
   } catch {
     // Storage blocked (privacy mode): the token then lasts until reload only.
   }
-}
-
-export interface JobProgressLite {
-  epoch: number;
-  phase: 'train' | 'eval';
-  batchesPerEpoch: number;
-  evalBatches: number;
-  totalSteps: number;
-  stepsDone: number;
-}
-
-/** What the dashboard reads of `GET /api/jobs` (server/jobs/job-views.ts JobSummary). */
-export interface JobSummaryLite {
-  id: string;
-  status: string;
-  spec: JobSpec;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  error: string | null;
-  waitingFor: string | null;
-  epochsDone: number;
-  progress: JobProgressLite | null;
-}
-
-export interface PlanEntryLite {
-  stage: number;
-  deviceId: string;
-  deviceName: string;
-  firstModule: number;
-  lastModule: number;
-  estimatedMsPerBatch: number;
-  measuredMsPerBatch: number | null;
-}
-
-export interface EpochLite {
-  epoch: number;
-  testError: number | null;
-  moduleErrors: Array<number | null>;
-}
-
-/** `GET /api/jobs/:id` (JobDetail). */
-export interface JobDetailLite extends JobSummaryLite {
-  plan: PlanEntryLite[];
-  epochs: EpochLite[];
 }
 
 export interface ApiResult<T> {
@@ -86,7 +41,7 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown, aut
     return { ok: false, status: 0, body: null, message: `the coordinator is unreachable (${err instanceof Error ? err.message : String(err)})` };
   }
   const text = await res.text();
-  let parsed: unknown = null;
+  let parsed: unknown;
   try {
     parsed = text === '' ? null : JSON.parse(text);
   } catch {
@@ -99,9 +54,9 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown, aut
 }
 
 export const api = {
-  jobs: () => call<JobSummaryLite[]>('GET', '/api/jobs'),
-  job: (id: string) => call<JobDetailLite>('GET', `/api/jobs/${encodeURIComponent(id)}`),
+  jobs: () => call<JobSummary[]>('GET', '/api/jobs'),
+  job: (id: string) => call<JobDetail>('GET', `/api/jobs/${encodeURIComponent(id)}`),
   steps: (id: string, points = 1000) => call<StepHistory>('GET', `/api/jobs/${encodeURIComponent(id)}/steps?points=${points}`),
-  create: (spec: Partial<JobSpec>) => call<JobDetailLite>('POST', '/api/jobs', spec, true),
-  stop: (id: string) => call<JobDetailLite>('POST', `/api/jobs/${encodeURIComponent(id)}/stop`, undefined, true),
+  create: (spec: Partial<JobSpec>) => call<JobDetail>('POST', '/api/jobs', spec, true),
+  stop: (id: string) => call<JobDetail>('POST', `/api/jobs/${encodeURIComponent(id)}/stop`, undefined, true),
 };

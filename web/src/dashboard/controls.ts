@@ -1,5 +1,6 @@
-import { CONTEXT_PATTERN, DATASETS, HEADS, JOB_SPEC_DEFAULTS, MODELS, WIRE_DTYPES, maxModulesFor, type JobSpec, type ModelName } from '../../../protocol/job-spec.js';
-import { byId, fill, h } from '../common/dom.js';
+import { JOB_SPEC_DEFAULTS, maxModulesFor, type JobSpec } from '../../../protocol/job-spec.js';
+import { CONTEXT_PATTERN, DATASET_NAMES, HEAD_NAMES, MODEL_NAMES, WIRE_DTYPES, type ModelName } from '../../../protocol/names.js';
+import { byId, h } from '../common/dom.js';
 import { adminToken, api, setAdminToken } from './api.js';
 
 type Field =
@@ -9,15 +10,15 @@ type Field =
 
 // A small CPU-friendly default: a first job finishes in minutes on laptops.
 const FIELDS: Field[] = [
-  { key: 'model', label: 'model', kind: 'select', options: MODELS, value: 'resnet20' },
+  { key: 'model', label: 'model', kind: 'select', options: MODEL_NAMES, value: 'resnet20' },
   { key: 'modules', label: 'modules K', kind: 'int', value: '4', min: 1 },
   { key: 'context', label: 'context', kind: 'text', value: JOB_SPEC_DEFAULTS.context },
-  { key: 'head', label: 'head', kind: 'select', options: HEADS, value: JOB_SPEC_DEFAULTS.head },
-  { key: 'dataset', label: 'dataset', kind: 'select', options: DATASETS, value: JOB_SPEC_DEFAULTS.dataset },
+  { key: 'head', label: 'head', kind: 'select', options: HEAD_NAMES, value: JOB_SPEC_DEFAULTS.head },
+  { key: 'dataset', label: 'dataset', kind: 'select', options: DATASET_NAMES, value: JOB_SPEC_DEFAULTS.dataset },
   { key: 'epochs', label: 'epochs', kind: 'int', value: '1', min: 1 },
-  { key: 'batchSize', label: 'batch', kind: 'int', value: '32', min: 1 },
+  { key: 'batchSize', label: 'batch', kind: 'int', value: String(JOB_SPEC_DEFAULTS.batchSize), min: 2 },
   { key: 'lr', label: 'lr', kind: 'number', value: String(JOB_SPEC_DEFAULTS.lr), step: 'any' },
-  { key: 'limitTrain', label: 'train limit', kind: 'int', value: '', min: 1, optional: true },
+  { key: 'limitTrain', label: 'train limit', kind: 'int', value: '', min: 2, optional: true },
   { key: 'limitTest', label: 'test limit', kind: 'int', value: '', min: 1, optional: true },
   { key: 'wire', label: 'wire', kind: 'select', options: WIRE_DTYPES, value: JOB_SPEC_DEFAULTS.wire },
   { key: 'minDevices', label: 'min devices', kind: 'int', value: '1', min: 1 },
@@ -163,6 +164,3 @@ export function stopButton(jobId: string, hooks: ControlsHooks): HTMLButtonEleme
   return b;
 }
 
-export function clearMessage(): void {
-  fill(message());
-}

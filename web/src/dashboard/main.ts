@@ -10,6 +10,7 @@ import { setupControls, stopButton, type ControlsHooks } from './controls.js';
 import { planSvg, type PlanStage } from './plan.js';
 import { alignSeries } from './series.js';
 import { DashboardStore, etaSeconds, informationCurve, type JobView } from './store.js';
+import { renderTryModel, setupTryModel } from './try-model.js';
 
 /**
  * The live dashboard (`/`): a Socket.IO client in the `dashboard` room (same
@@ -47,6 +48,7 @@ const hooks: ControlsHooks = {
   changed: () => void refreshJobList(),
 };
 const controls = setupControls(hooks);
+setupTryModel();
 
 // ---- data ----
 
@@ -214,8 +216,10 @@ function renderJob(job: JobView | null): void {
     planEl.dataset['key'] = '';
     fill(stagesEl);
     renderCurves(null);
+    renderTryModel(null, null);
     return;
   }
+  renderTryModel(job.id, job.status);
   const live = job.live;
   const spec = job.summary?.spec;
   fill(title, `Job ${job.id} `, h('span', { class: `pill pill-${job.status}` }, job.status));

@@ -1,3 +1,4 @@
+import { parseContext, type ContextMode } from '../../../protocol/names.js';
 import { h, s } from '../common/dom.js';
 import { seriesColor } from './chart.js';
 
@@ -9,13 +10,13 @@ export interface PlanStage {
   lost?: boolean;
 }
 
-/** `E`, `R2`, `R1E`, `R0` -> image context, number of earlier module inputs. */
-export function parseContextMode(mode: string): { image: boolean; recent: number } {
-  const m = /^(?:(R0)|(E)|R([1-9]\d*)(E?))$/.exec(mode);
-  if (!m) return { image: false, recent: 0 };
-  if (m[1]) return { image: false, recent: 0 };
-  if (m[2]) return { image: true, recent: 0 };
-  return { image: m[4] === 'E', recent: Number(m[3]) };
+/** A job's context was checked when it was created; an unknown one is drawn as R0 rather than failing the page. */
+function contextOf(mode: string): ContextMode {
+  try {
+    return parseContext(mode);
+  } catch {
+    return { image: false, recent: 0 };
+  }
 }
 
 const BOX_H = 30;
@@ -33,7 +34,7 @@ const CHAR_W = 6.2;
  * module that also reads it.
  */
 export function planSvg(modules: number, context: string, stages: PlanStage[]): HTMLElement {
-  const ctx = parseContextMode(context);
+  const ctx = contextOf(context);
   const pitch = Math.max(30, Math.min(130, (TARGET_WIDTH - LEFT) / Math.max(1, modules)));
   const BOX_W = Math.round(pitch * 0.72);
   const GAP = pitch - BOX_W;

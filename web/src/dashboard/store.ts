@@ -1,5 +1,5 @@
-import type { DashDevice, DashEpoch, DashJob, DashMetrics, DashState, StepHistory } from '../../../protocol/dashboard-messages.js';
-import type { EpochLite, JobDetailLite, JobSummaryLite } from './api.js';
+import type { DashDevice, DashEpoch, DashJob, DashMetrics, DashState } from '../../../protocol/dashboard-messages.js';
+import type { EpochResult, JobDetail, JobSummary, StepHistory } from '../../../protocol/rest-messages.js';
 import { SeriesBuffer } from './series.js';
 
 /** Points kept per module curve (loss, accuracy); older ones are averaged together. */
@@ -37,7 +37,7 @@ export interface StageRates {
 export interface JobView {
   id: string;
   status: string;
-  summary: JobSummaryLite | null;
+  summary: JobSummary | null;
   live: DashJob | null;
   modules: number;
   context: string;
@@ -63,9 +63,9 @@ export class DashboardStore {
   credits = 2;
   stateAt = 0;
   readonly live = new Map<string, DashJob>();
-  readonly summaries = new Map<string, JobSummaryLite>();
-  readonly details = new Map<string, JobDetailLite>();
-  readonly epochs = new Map<string, EpochLite[]>();
+  readonly summaries = new Map<string, JobSummary>();
+  readonly details = new Map<string, JobDetail>();
+  readonly epochs = new Map<string, EpochResult[]>();
   private readonly curves = new Map<string, JobCurves>();
   readonly rates = new Map<string, StageRates>();
 
@@ -100,15 +100,15 @@ export class DashboardStore {
     this.epochs.set(e.jobId, rest);
   }
 
-  setSummaries(list: JobSummaryLite[]): void {
+  setSummaries(list: JobSummary[]): void {
     for (const j of list) this.summaries.set(j.id, j);
   }
 
-  setDetail(d: JobDetailLite): void {
+  setDetail(d: JobDetail): void {
     this.details.set(d.id, d);
     this.summaries.set(d.id, d);
     // Live epochs that arrived meanwhile are kept; the stored ones fill in the rest.
-    const merged = new Map<number, EpochLite>(d.epochs.map((e) => [e.epoch, e]));
+    const merged = new Map<number, EpochResult>(d.epochs.map((e) => [e.epoch, e]));
     for (const e of this.epochs.get(d.id) ?? []) merged.set(e.epoch, e);
     this.epochs.set(d.id, [...merged.values()].sort((a, b) => a.epoch - b.epoch));
   }
@@ -143,7 +143,7 @@ export class DashboardStore {
   }
 
   modulesOf(jobId: string): Map<number, ModuleCurves> {
-    return this.curves.get(jobId)?.modules ?? new Map();
+    return this.curves.get(jobId)?.modules ?? new Map<number, ModuleCurves>();
   }
 
   /** Every job, newest first. */
@@ -236,7 +236,7 @@ export function etaSeconds(job: JobView, now: number): number | null {
 }
 
 /** Test accuracy by depth (module 1..K) of one evaluation: local heads, then the network's classifier. */
-export function informationCurve(e: EpochLite, modules: number): Array<number | null> {
+export function informationCurve(e: EpochResult, modules: number): Array<number | null> {
   const acc: Array<number | null> = [];
   for (let k = 0; k < modules - 1; k++) {
     const err = e.moduleErrors[k];

@@ -1,35 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { registerFastConvGradients } from '../../../engine/backend/fast-conv-grads.js';
-import { ensureGradients } from '../../../engine/backend/gradients.js';
+import { activateCpu, activateWasm, chooseBackend, firstLine, type Activated, type BackendChoice as Choice, type BackendEntry } from '../../../engine/backend/backend-choice.js';
 // Vite copies each binary into the build (hashed) and gives its URL: the
 // coordinator serves them, no CDN.
 import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 
-export type BrowserBackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-
-/** Fastest first. */
-export const BROWSER_BACKENDS: readonly BrowserBackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
-
-export interface BackendChoice {
-  name: BrowserBackendName;
-  /** e.g. 'webgpu (google swiftshader)', 'wasm (SIMD, 1 thread)'. */
-  detail: string;
-  /** The GPU backend runs on a software rasteriser (SwiftShader, llvmpipe): WebAssembly is usually faster then. */
-  software: boolean;
-  /** One line per faster backend that was skipped, saying why, e.g. 'WebGPU unavailable: no adapter'. */
-  skipped: string[];
-}
-
-const LABEL: Record<BrowserBackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WebAssembly', cpu: 'CPU' };
-
 const SOFTWARE_GPU = /swiftshader|llvmpipe|lavapipe|software/i;
-
-interface Activated {
-  detail: string;
-  software: boolean;
-}
 
 /** Thrown by a probe with the reason a backend cannot be used. */
 class Unavailable extends Error {}
@@ -47,12 +24,9 @@ interface NavigatorGpu {
   gpu?: { requestAdapter(opts?: { powerPreference?: 'high-performance' | 'low-power' }): Promise<GpuAdapterLike | null> };
 }
 
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
-}
-
-async function makeCurrent(name: BrowserBackendName): Promise<void> {
-  let ok = false;
+/** tf.setBackend + tf.ready, then a test addition: a browser backend can initialise and still not compute. */
+async function makeCurrent(name: string): Promise<void> {
+  let ok: boolean;
   try {
     ok = await tf.setBackend(name);
   } catch (err: unknown) {
@@ -101,34 +75,29 @@ async function activateWebGl(): Promise<Activated> {
   return { detail: `webgl (WebGL ${tf.env().getNumber('WEBGL_VERSION')}${renderer ? `, ${renderer}` : ''})`, software: SOFTWARE_GPU.test(renderer) };
 }
 
-async function activateWasm(): Promise<Activated> {
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+function bundledWasmPaths(wasm: typeof import('@tensorflow/tfjs-backend-wasm')): void {
   wasm.setWasmPaths({
     'tfjs-backend-wasm.wasm': wasmPlainUrl,
     'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
     'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedUrl,
   });
-  await makeCurrent('wasm');
-  // wasm lacks Conv2DBackpropFilter (and more); these make it train, and fast.
-  registerFastConvGradients('wasm');
-  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const threads = wasm.getThreadsCount();
-  return { detail: `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`, software: false };
 }
 
-async function activateCpu(): Promise<Activated> {
-  await import('@tensorflow/tfjs-backend-cpu');
-  await makeCurrent('cpu');
-  registerFastConvGradients('cpu');
-  return { detail: 'cpu (pure JavaScript)', software: false };
-}
+/** Fastest first; `label` names a backend in the reasons the page shows. */
+const BROWSER_ENTRIES = [
+  { name: 'webgpu', label: 'WebGPU', activate: activateWebGpu },
+  { name: 'webgl', label: 'WebGL', activate: activateWebGl },
+  { name: 'wasm', label: 'WebAssembly', activate: () => activateWasm(bundledWasmPaths, makeCurrent) },
+  { name: 'cpu', label: 'CPU', activate: () => activateCpu(makeCurrent) },
+] as const satisfies readonly (BackendEntry<string> & { label: string })[];
 
-const ACTIVATE: Record<BrowserBackendName, () => Promise<Activated>> = {
-  webgpu: activateWebGpu,
-  webgl: activateWebGl,
-  wasm: activateWasm,
-  cpu: activateCpu,
-};
+export type BrowserBackendName = (typeof BROWSER_ENTRIES)[number]['name'];
+
+/** Fastest first. */
+export const BROWSER_BACKENDS: readonly BrowserBackendName[] = BROWSER_ENTRIES.map((e) => e.name);
+
+/** The backend in use, e.g. detail 'webgpu (google swiftshader)', and why each faster one was skipped ('WebGPU unavailable: no adapter'). */
+export type BackendChoice = Choice<BrowserBackendName>;
 
 /**
  * Makes the fastest working TensorFlow.js backend current (WebGPU, WebGL,
@@ -136,19 +105,18 @@ const ACTIVATE: Record<BrowserBackendName, () => Promise<Activated>> = {
  * and says why each faster one was skipped.
  */
 export async function selectBrowserBackend(forced?: BrowserBackendName, log: (msg: string) => void = () => {}): Promise<BackendChoice> {
-  const skipped: string[] = [];
-  for (const name of forced === undefined ? BROWSER_BACKENDS : [forced]) {
-    try {
-      const { detail, software } = await ACTIVATE[name]();
-      await ensureGradients();
-      return { name, detail, software, skipped };
-    } catch (err: unknown) {
-      const why = `${LABEL[name]} unavailable: ${firstLine(err)}`;
-      // The whole error (stack) for whoever opens the console; the page shows one line.
-      if (!(err instanceof Unavailable)) console.warn(`${LABEL[name]} failed:`, err);
-      skipped.push(why);
-      log(why);
-    }
-  }
-  throw new Error(`no TensorFlow.js backend could be initialised: ${skipped.join('; ')}`);
+  const label = (name: BrowserBackendName): string => BROWSER_ENTRIES.find((e) => e.name === name)?.label ?? name;
+  return chooseBackend<BrowserBackendName>(
+    BROWSER_ENTRIES,
+    forced,
+    {
+      skipped: (name, err) => {
+        // The whole error (stack) for whoever opens the console; the page shows one line.
+        if (!(err instanceof Unavailable)) console.warn(`${label(name)} failed:`, err);
+        return `${label(name)} unavailable: ${firstLine(err)}`;
+      },
+      none: (_tried, skipped) => new Error(`no TensorFlow.js backend could be initialised: ${skipped.join('; ')}`),
+    },
+    log,
+  );
 }

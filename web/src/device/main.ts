@@ -5,7 +5,8 @@ import type { DeviceLogLevel, DeviceMetrics, DeviceStageInfo, DeviceStatus } fro
 import { byId, fill, h } from '../common/dom.js';
 import { bytes, clock, num } from '../common/format.js';
 import { BROWSER_BACKENDS, selectBrowserBackend, type BackendChoice, type BrowserBackendName } from './backend.js';
-import { measureBrowserSpeed } from './speed.js';
+import { readAsync } from '../../../engine/backend/matmul-rate.js';
+import { measureDeviceSpeed } from '../../../engine/backend/speed.js';
 
 /**
  * The browser device page (`/device`): one click joins the coordinator that
@@ -140,7 +141,8 @@ async function join(): Promise<void> {
       kind: 'browser',
       backend: choice.name,
       memoryBytes: memoryBudget(),
-      measureSpeed: measureBrowserSpeed,
+      // data(), not dataSync(): WebGPU cannot read synchronously.
+      measureSpeed: () => measureDeviceSpeed(readAsync),
       userAgent: `${navigator.userAgent}; ${choice.detail}`,
       log,
       onStatus: showStatus,

@@ -1,8 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config.js';
-
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+import { tokensMatch } from './token.js';
 
 /** REST mutations need `Authorization: Bearer <admin token>`. */
 @Injectable()
@@ -13,8 +11,7 @@ export class AdminGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<{ headers: Record<string, string | string[] | undefined> }>();
     const header = req.headers['authorization'];
     const match = typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
-    // Hashing first makes the comparison constant-time whatever the lengths.
-    if (!match || !timingSafeEqual(digest(match[1]!), digest(this.config.adminToken))) {
+    if (!match || !tokensMatch(match[1]!, this.config.adminToken)) {
       throw new UnauthorizedException(
         'this request changes state and needs the admin token: send the header "Authorization: Bearer <admin token>" (printed by `contsup coordinator` at start, or set with --admin-token)',
       );

@@ -1,24 +1,19 @@
 import { Inject } from '@nestjs/common';
-import { WebSocketGateway, type OnGatewayConnection, type OnGatewayDisconnect, type OnGatewayInit } from '@nestjs/websockets';
-import type { Server } from 'socket.io';
+import { WebSocketGateway, type OnGatewayConnection, type OnGatewayDisconnect } from '@nestjs/websockets';
 import {
   DASHBOARD_EVENTS,
-  DASHBOARD_ROOM,
   DEVICE_TO_SERVER_EVENTS,
   EVENTS,
   ProtocolError,
   checkPayloadSize,
-  dashSubscribeSchema,
-  isProtocolError,
-  parseOrThrow,
   validateInbound,
   type DeviceToServerEvent,
   type DeviceToServerPayloads,
-} from '../protocol/index.js';
-import { COORDINATOR_CONFIG, type CoordinatorConfig } from './config.js';
-import { DashboardService } from './dashboard/dashboard.service.js';
-import { DevicesService, type DeviceSocket } from './devices/devices.service.js';
-import { JobsService, type StageEvent } from './jobs/jobs.service.js';
+} from '../../protocol/index.js';
+import { refuse } from '../common/socket-refusal.js';
+import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config.js';
+import { PipelineService, type StageEvent } from '../pipeline/pipeline.service.js';
+import { DevicesService, type DeviceSocket } from './devices.service.js';
 
 const KNOWN_EVENTS: readonly string[] = [...DEVICE_TO_SERVER_EVENTS, DASHBOARD_EVENTS.subscribe];
 /** Control messages are small; outputs and checkpoints get per-stage limits in the runner. */
@@ -26,22 +21,18 @@ const CONTROL_MESSAGE_BYTES = 64 * 1024;
 const BULK_EVENTS = new Set<string>([EVENTS.stageOutput, EVENTS.stageCheckpoint]);
 
 /**
- * The Socket.IO face of the coordinator. Each event is validated (protocol
- * schemas), handed to a service and done; a refused message is answered with
- * an `error` event naming the fix and dropped.
+ * The Socket.IO face of the coordinator for devices. Each event is validated
+ * (protocol schemas), handed to a service and done; a refused message is
+ * answered with an `error` event naming the fix and dropped. Dashboards'
+ * `dash:subscribe` is DashboardGateway's.
  */
 @WebSocketGateway()
-export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+export class DeviceGateway implements OnGatewayConnection, OnGatewayDisconnect {
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(DevicesService) private readonly devices: DevicesService,
-    @Inject(JobsService) private readonly jobs: JobsService,
-    @Inject(DashboardService) private readonly dashboard: DashboardService,
+    @Inject(PipelineService) private readonly pipeline: PipelineService,
   ) {}
-
-  afterInit(server: Server): void {
-    this.dashboard.attach(server);
-  }
 
   handleConnection(socket: DeviceSocket): void {
     // socket.io runs onAny listeners synchronously as each packet arrives, but
@@ -73,23 +64,14 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
       case EVENTS.stageCheckpoint:
         return this.stage(socket, event, payload);
       case DASHBOARD_EVENTS.subscribe:
-        return this.subscribeDashboard(socket, payload);
+        return;
       default:
         this.refuse(socket, new ProtocolError('unknown-event', `unknown event ${JSON.stringify(event)}; known events: ${KNOWN_EVENTS.join(', ')}`), String(event), payload);
     }
   }
 
-  private subscribeDashboard(socket: DeviceSocket, payload: unknown): void {
-    try {
-      parseOrThrow(dashSubscribeSchema, payload, DASHBOARD_EVENTS.subscribe);
-      void socket.join(DASHBOARD_ROOM);
-    } catch (err: unknown) {
-      this.refuse(socket, err, DASHBOARD_EVENTS.subscribe, payload);
-    }
-  }
-
   private stage<E extends StageEvent>(socket: DeviceSocket, event: E, payload: unknown): void {
-    this.handle(socket, event, payload, (msg) => this.jobs.stageMessage(this.devices.requireDevice(socket, event), event, msg));
+    this.handle(socket, event, payload, (msg) => this.pipeline.stageMessage(this.devices.requireDevice(socket, event), event, msg));
   }
 
   /** Validate, call the service, answer a refusal; async service errors are caught too. */
@@ -106,13 +88,6 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   }
 
   private refuse(socket: DeviceSocket, err: unknown, event: string, payload: unknown): void {
-    const code = isProtocolError(err) ? err.code : 'internal';
-    const message = err instanceof Error ? err.message : String(err);
-    const batchId = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>)['batchId'] : undefined;
-    const answer: { code: string; message: string; event: string; batchId?: number } = { code, message, event };
-    if (typeof batchId === 'number' && Number.isSafeInteger(batchId) && batchId >= 0) answer.batchId = batchId;
-    if (socket.connected) socket.emit(EVENTS.error, answer);
-    const who = socket.handshake.address;
-    this.config.log(`refused ${event} from ${who}: ${code}: ${message}${code === 'internal' && err instanceof Error ? `\n${err.stack}` : ''}`);
+    refuse(socket, err, event, payload, this.config.log);
   }
 }

@@ -1,0 +1,105 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { registerFastConvGradients } from './fast-conv-grads.js';
+import { ensureGradients } from './gradients.js';
+
+// Shared by the Node devices (select-backend.ts) and the browser page
+// (web/src/device/backend.ts): the order, the fallback and the reasons are
+// here once; what loads a backend in each environment is passed in.
+
+/** What activating a backend found out. */
+export interface Activated {
+  /** e.g. 'wasm (SIMD, 1 thread)', 'webgpu (google swiftshader)'. */
+  detail: string;
+  /** The GPU backend runs on a software rasteriser: WebAssembly is usually faster then. */
+  software: boolean;
+}
+
+/** One backend in an order of preference: adding a backend is adding one entry. */
+export interface BackendEntry<N extends string> {
+  name: N;
+  /** Makes it tfjs's current backend, or throws saying why it cannot be used. */
+  activate: () => Promise<Activated>;
+}
+
+export interface BackendChoice<N extends string> extends Activated {
+  name: N;
+  /** One line per faster backend that was skipped, saying why. */
+  skipped: string[];
+}
+
+/** How an environment words what happened. */
+export interface ChoiceWording<N extends string> {
+  /** The line logged (and kept in `skipped`) for a backend that would not load. */
+  skipped(name: N, err: unknown): string;
+  /** The error for a backend asked for by name that would not load; without it, the fallback error below. */
+  forcedFailed?(name: N, err: unknown): Error;
+  /** The error when nothing loaded. */
+  none(tried: readonly N[], skipped: readonly string[]): Error;
+}
+
+export function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
+}
+
+/**
+ * Makes the first entry that loads current (or only `forced`), with
+ * tfjs-core's gradients registered, logging one line per entry skipped.
+ */
+export async function chooseBackend<N extends string>(
+  entries: readonly BackendEntry<N>[],
+  forced: N | undefined,
+  wording: ChoiceWording<N>,
+  log: (msg: string) => void,
+): Promise<BackendChoice<N>> {
+  const candidates = forced === undefined ? entries : entries.filter((e) => e.name === forced);
+  const skipped: string[] = [];
+  for (const { name, activate } of candidates) {
+    try {
+      const activated = await activate();
+      await ensureGradients();
+      return { name, ...activated, skipped };
+    } catch (err: unknown) {
+      if (forced !== undefined && wording.forcedFailed) throw wording.forcedFailed(name, err);
+      const line = wording.skipped(name, err);
+      skipped.push(line);
+      log(line);
+    }
+  }
+  throw wording.none(
+    candidates.map((e) => e.name),
+    skipped,
+  );
+}
+
+/** tf.setBackend + tf.ready, failing loudly when tfjs reports the backend did not initialise. */
+export async function makeCurrent(tfjsName: string): Promise<void> {
+  if (!(await tf.setBackend(tfjsName))) throw new Error(`tf.setBackend('${tfjsName}') failed to initialise it`);
+  await tf.ready();
+}
+
+/**
+ * The WebAssembly backend: `setPaths` tells it where its .wasm binaries are
+ * (a folder in Node, bundled URLs in the browser); `current` makes it current.
+ */
+export async function activateWasm(
+  setPaths: (wasm: typeof import('@tensorflow/tfjs-backend-wasm')) => void | Promise<void>,
+  current: (name: string) => Promise<void> = makeCurrent,
+): Promise<Activated> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // Only read when the backend first initialises; later calls change nothing.
+  await setPaths(wasm);
+  await current('wasm');
+  // wasm lacks Conv2DBackpropFilter (and more); these make it train, and fast.
+  registerFastConvGradients('wasm');
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const threads = wasm.getThreadsCount();
+  return { detail: `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`, software: false };
+}
+
+/** The pure-JavaScript backend, with the fast conv gradients. */
+export async function activateCpu(current: (name: string) => Promise<void> = makeCurrent): Promise<Activated> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  await current('cpu');
+  registerFastConvGradients('cpu');
+  return { detail: 'cpu (pure JavaScript)', software: false };
+}

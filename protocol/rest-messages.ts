@@ -1,0 +1,144 @@
+import type { JobSpec } from './job-spec.js';
+import type { Phase } from './schema-common.js';
+
+/**
+ * The JSON answers of the coordinator's REST API (/api/...). The coordinator
+ * returns exactly these shapes and the dashboard reads them, so both import
+ * them from here. Types only: REST answers are not validated at run time.
+ */
+
+export type JobStatus = 'waiting' | 'running' | 'paused' | 'done' | 'failed' | 'stopped';
+
+/** Where a job is in its schedule. */
+export interface JobProgress {
+  /** 1-based epoch being trained or evaluated. */
+  epoch: number;
+  phase: Phase;
+  batchesPerEpoch: number;
+  evalBatches: number;
+  totalSteps: number;
+  /** Training batches the last stage finished, over all epochs. */
+  stepsDone: number;
+}
+
+/** One stage of a job's plan, as stored and shown. */
+export interface PlanEntry {
+  stage: number;
+  deviceId: string;
+  deviceName: string;
+  firstModule: number;
+  lastModule: number;
+  estimatedMsPerBatch: number;
+  measuredMsPerBatch: number | null;
+}
+
+/** Live counters of one stage of a running job. */
+export interface StageView {
+  stage: number;
+  deviceId: string;
+  firstModule: number;
+  lastModule: number;
+  ready: boolean;
+  lost: boolean;
+  /** Training samples this stage finished. */
+  samples: number;
+  /** Throughput the device last reported. */
+  samplesPerSec: number;
+  /** Bytes the coordinator sent this stage (stage:input payloads). */
+  bytesIn: number;
+  /** Bytes this stage sent the coordinator (stage:output / checkpoints). */
+  bytesOut: number;
+  /** Inputs sent and not yet answered (at most `credits`). */
+  inFlight: number;
+  /** Outputs of the previous stage waiting for a credit here. */
+  queued: number;
+  estimatedMsPerBatch: number;
+  measuredMsPerBatch: number | null;
+  lastCheckpointStep: number | null;
+}
+
+/** The evaluation after one epoch (also what `dash:epoch` carries, less the job id). */
+export interface EpochResult {
+  epoch: number;
+  /** Percent; null when the last stage reported no evaluation. */
+  testError: number | null;
+  /** Percent error of each local head but the last module's; null where a head cannot classify. */
+  moduleErrors: Array<number | null>;
+}
+
+/** An epoch as stored: its evaluation and when it ended (ms since the epoch). */
+export interface JobEpoch extends EpochResult {
+  at: number;
+}
+
+/** A job in `GET /api/jobs`. */
+export interface JobSummary {
+  id: string;
+  status: JobStatus;
+  spec: JobSpec;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  error: string | null;
+  /** Why a waiting or paused job is not running (null otherwise). */
+  waitingFor: string | null;
+  epochsDone: number;
+  /** Null for jobs of an earlier coordinator run (no live state). */
+  progress: JobProgress | null;
+}
+
+/** A job in `GET /api/jobs/:id`, `POST /api/jobs` and `POST /api/jobs/:id/stop`. */
+export interface JobDetail extends JobSummary {
+  plan: PlanEntry[];
+  /** Live per-stage counters; empty for jobs of an earlier coordinator run. */
+  stages: StageView[];
+  epochs: JobEpoch[];
+}
+
+/** A device in `GET /api/devices`. */
+export interface DeviceView {
+  id: string;
+  name: string;
+  kind: 'node' | 'browser';
+  backend: string;
+  memoryBytes: number;
+  speedGflops: number;
+  userAgent: string | null;
+  /** Round trip of an empty net:probe; null until measured. */
+  rttMs: number | null;
+  /** Coordinator -> device throughput of a 256 KiB probe; null until measured. */
+  bandwidthBytesPerSec: number | null;
+  status: 'idle' | 'busy' | 'lost';
+  joinedAt: number;
+  lastSeen: number;
+  jobId: string | null;
+  stage: number | null;
+}
+
+/** One module's stored training curve, averaged into buckets (`GET /api/jobs/:id/steps`). */
+export interface ModuleHistory {
+  module: number;
+  /** Mean global step of each bucket. */
+  step: number[];
+  /** Mean local loss; null where every loss in the bucket was NaN/Infinity. */
+  loss: Array<number | null>;
+  /** Local head accuracy in percent; null where the head cannot classify (supcon). */
+  accuracy: Array<number | null>;
+}
+
+/** `GET /api/jobs/:id/steps[?points=N]`: the curves of every module, at most N points each (default 1000). */
+export interface StepHistory {
+  jobId: string;
+  modules: ModuleHistory[];
+}
+
+/** `GET /api/jobs/:id/test-images?count=N`: the first N images of a job's test set, for trying the model. */
+export interface TestImages {
+  height: number;
+  width: number;
+  channels: number;
+  /** Class index of each image. */
+  labels: number[];
+  /** Each image as base64 of its uint8 HWC bytes. */
+  images: string[];
+}

@@ -1,0 +1,21 @@
+import type { Dataset } from '../../engine/data/dataset.js';
+import type { DashEpoch, DashMetrics, JobSpec, ServerToDeviceEvent, ServerToDevicePayloads } from '../../protocol/index.js';
+import type { CoordinatorConfig } from '../config.js';
+import type { CheckpointStore } from '../storage/checkpoint.store.js';
+import type { MetricsStore } from '../storage/metrics.store.js';
+
+/** What a job's runner needs of the coordinator around it (given by JobsService at creation). */
+export interface RunnerDeps {
+  config: CoordinatorConfig;
+  metrics: MetricsStore;
+  checkpoints: CheckpointStore;
+  loadData(spec: JobSpec): Promise<Dataset>;
+  send<E extends ServerToDeviceEvent>(deviceId: string, event: E, payload: ServerToDevicePayloads[E]): boolean;
+  deviceName(deviceId: string): string;
+  /** The job no longer holds this device. */
+  freeDevice(deviceId: string): void;
+  /** Status changed: the scheduler may have work (free devices, a stage to re-assign). */
+  changed(): void;
+  dashMetrics(m: DashMetrics): void;
+  dashEpoch(e: DashEpoch): void;
+}

@@ -1,0 +1,34 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { DeviceView } from '../../protocol/index.js';
+import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config.js';
+import { planStages, type PlannerDevice, type PlannerModel, type PlanResult } from './planner.js';
+
+/** A device's network before it was probed (or when it never answered a probe). */
+const DEFAULT_BANDWIDTH = 100e6;
+const DEFAULT_RTT_MS = 1;
+
+/** Where jobs run: a plan over the idle devices for a new job, a device for a lost stage. */
+@Injectable()
+export class PlannerService {
+  constructor(@Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig) {}
+
+  /** Stages of a job on some of `idle` (planner.ts), at this coordinator's efficiency. */
+  plan(idle: DeviceView[], model: PlannerModel, batchSize: number, minDevices: number): PlanResult {
+    return planStages({ devices: idle.map(toPlannerDevice), model, batchSize, minDevices, efficiency: this.config.planEfficiency });
+  }
+
+  /** The device a lost stage goes to: the fastest idle one with `needBytes` of memory, if any. */
+  pickDevice(idle: DeviceView[], needBytes: number): DeviceView | undefined {
+    return idle.filter((d) => d.memoryBytes >= needBytes).sort((a, b) => b.speedGflops - a.speedGflops)[0];
+  }
+}
+
+function toPlannerDevice(d: DeviceView): PlannerDevice {
+  return {
+    id: d.id,
+    speedGflops: d.speedGflops,
+    memoryBytes: d.memoryBytes,
+    bandwidthBytesPerSec: d.bandwidthBytesPerSec ?? DEFAULT_BANDWIDTH,
+    rttMs: d.rttMs ?? DEFAULT_RTT_MS,
+  };
+}
