@@ -22,6 +22,10 @@ export interface ModelConfig {
   /** aux_net_widen: widens heads, encoders and decoder (12 and the head widths at 1). */
   widen: number;
   featureDim: number;
+  /** BN running-average momentum (PyTorch convention, default 0.1). */
+  bnMomentum?: number;
+  /** BN epsilon (default 1e-5). */
+  bnEps?: number;
 }
 
 /** A job's defaults for what it names; CIFAR-10's images and the paper's widths for the rest. */
@@ -50,4 +54,6 @@ export function validateModelConfig(cfg: ModelConfig): void {
   if (!Number.isInteger(cfg.inputSize) || cfg.inputSize < 4) throw new Error(`input size must be an integer >= 4, got ${cfg.inputSize}`);
   if (!Number.isInteger(cfg.inChannels) || cfg.inChannels < 1) throw new Error(`input channels must be a positive integer, got ${cfg.inChannels}`);
   if (!Number.isInteger(cfg.numClasses) || cfg.numClasses < 2) throw new Error(`class count must be an integer >= 2, got ${cfg.numClasses}`);
+  if (cfg.bnMomentum !== undefined && !(cfg.bnMomentum > 0 && cfg.bnMomentum <= 1)) throw new Error(`BN momentum must be in (0, 1], got ${cfg.bnMomentum}`);
+  if (cfg.bnEps !== undefined && !(cfg.bnEps > 0 && cfg.bnEps < 1)) throw new Error(`BN eps must be in (0, 1), got ${cfg.bnEps}`);
 }

@@ -6,7 +6,18 @@ export interface Owner {
   store: ParamStore;
   module: number;
   role: ParamRole;
+  /** Batch-norm settings of the owner's BN layers; PyTorch's defaults when absent. */
+  bn?: BatchNormOptions;
 }
+
+export interface BatchNormOptions {
+  /** Weight of the new batch statistic in the running average (PyTorch's `momentum`). */
+  momentum: number;
+  eps: number;
+}
+
+/** PyTorch BatchNorm2d defaults, which the release uses everywhere. */
+export const DEFAULT_BN: BatchNormOptions = { momentum: 0.1, eps: 1e-5 };
 
 export class Conv {
   readonly w: tf.Variable;
@@ -35,14 +46,20 @@ export class Conv {
   }
 }
 
-/** PyTorch BatchNorm2d semantics: momentum 0.1, eps 1e-5, running variance unbiased. */
+/**
+ * PyTorch BatchNorm2d semantics (default momentum 0.1, eps 1e-5): batch
+ * statistics with the biased variance in training, and running statistics
+ *   mean <- (1 - m) * mean + m * batchMean;  var <- (1 - m) * var + m * batchVar * n / (n - 1)
+ */
 export class BatchNorm {
   readonly gamma: tf.Variable;
   readonly beta: tf.Variable;
   readonly runMean: tf.Variable;
   readonly runVar: tf.Variable;
+  readonly options: BatchNormOptions;
 
   constructor(o: Owner, name: string, readonly channels: number) {
+    this.options = o.bn ?? DEFAULT_BN;
     this.gamma = o.store.constant(`${name}/gamma`, o.module, o.role, channels, 1, true);
     this.beta = o.store.constant(`${name}/beta`, o.module, o.role, channels, 0, true);
     this.runMean = o.store.constant(`${name}/mean`, o.module, o.role, channels, 0, false);
@@ -51,10 +68,11 @@ export class BatchNorm {
 
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
     if (!training) {
-      return tf.batchNorm4d(x, this.runMean as tf.Tensor1D, this.runVar as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, 1e-5);
+      return tf.batchNorm4d(x, this.runMean as tf.Tensor1D, this.runVar as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, this.options.eps);
     }
+    const { momentum: m, eps } = this.options;
     let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | null = null;
-    const y = batchNormTrain(x, this.gamma, this.beta, (mean, variance) => {
+    const y = batchNormTrain(x, this.gamma, this.beta, eps, (mean, variance) => {
       stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
     });
     const { mean, variance } = stats!;
@@ -62,15 +80,14 @@ export class BatchNorm {
       // Running statistics are state, updated as a side effect; they never reach the loss.
       const n = x.size / this.channels;
       const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
-      this.runMean.assign(tf.add(tf.mul(this.runMean, 0.9), tf.mul(mean, 0.1)));
-      this.runVar.assign(tf.add(tf.mul(this.runVar, 0.9), tf.mul(unbiased, 0.1)));
+      this.runMean.assign(tf.add(tf.mul(this.runMean, 1 - m), tf.mul(mean, m)));
+      this.runVar.assign(tf.add(tf.mul(this.runVar, 1 - m), tf.mul(unbiased, m)));
     });
     tf.dispose([mean, variance]);
     return y;
   }
 }
 
-const BN_EPS = 1e-5;
 const BN_AXES = [0, 1, 2];
 
 /**
@@ -84,6 +101,7 @@ function batchNormTrain(
   x: tf.Tensor4D,
   gamma: tf.Variable,
   beta: tf.Variable,
+  eps: number,
   onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
 ): tf.Tensor4D {
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -93,7 +111,7 @@ function batchNormTrain(
     const centred = tf.sub(xIn, mean);
     const variance = tf.mean(tf.mul(centred, centred), BN_AXES);
     onStats(mean as tf.Tensor1D, variance as tf.Tensor1D);
-    const rstd = tf.rsqrt(tf.add(variance, BN_EPS));
+    const rstd = tf.rsqrt(tf.add(variance, eps));
     const xhat = tf.mul(centred, rstd);
     save([xhat, rstd, g]);
     return {

@@ -3,7 +3,7 @@ import { parseContext, validateModelConfig, type ContextMode, type ModelConfig }
 import { ImageEncoder, FeatureEncoder } from './context.js';
 import { Decoder, decoderLossWeights } from './decoder.js';
 import { Classifier, LocalHead } from './heads.js';
-import type { Owner } from './layers.js';
+import { DEFAULT_BN, type BatchNormOptions, type Owner } from './layers.js';
 import { ParamStore, type Param, type ParamRole } from './params.js';
 import { partitionUnits } from './partition.js';
 import { BLOCKS_PER_STAGE, backboneUnits, type UnitSpec } from './backbone.js';
@@ -75,9 +75,10 @@ export class GllNetwork {
     const ranges = partitionUnits(config.model, BLOCKS_PER_STAGE[config.model], config.modules, config.partition);
     const k = ranges.length;
     const localOut = config.loss === 'supcon' ? config.featureDim : config.numClasses;
+    const bn: BatchNormOptions = { momentum: config.bnMomentum ?? DEFAULT_BN.momentum, eps: config.bnEps ?? DEFAULT_BN.eps };
     ranges.forEach((range, m) => {
       const mod = new GllModule(m, range);
-      const own = (role: ParamRole): Owner => ({ store: this.store, module: m, role });
+      const own = (role: ParamRole): Owner => ({ store: this.store, module: m, role, bn });
       for (let u = range[0]; u < range[1]; u++) mod.units.push(buildUnit(own('backbone'), specs[u]));
       const { inChannels: c, inSize: s } = mod.inSpec;
       if (m > 0) {

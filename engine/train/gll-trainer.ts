@@ -3,7 +3,7 @@ import { augmentImages } from '../data/preprocess.js';
 import type { GllNetwork } from '../model/network.js';
 import { batchSeed, epochBatches, evalBatches } from './batch-order.js';
 import { disposePrepared, prepareBatch } from './batches.js';
-import { cosineLr } from './schedule.js';
+import { DEFAULT_LR_SCHEDULE, scheduledLr, type LrSchedule } from './schedule.js';
 import type { SgdOptions } from './sgd.js';
 import { StageRunner, disposeStageTensors, type ModuleMetrics } from './stage-runner.js';
 
@@ -14,6 +14,8 @@ export interface TrainOptions {
   /** Seeds the shuffle and the augmentation (the weights are seeded by the model config). */
   seed: number;
   sgd?: SgdOptions;
+  /** Learning-rate schedule; per-step cosine when absent. */
+  schedule?: LrSchedule;
   evalBatchSize?: number;
 }
 
@@ -76,7 +78,7 @@ export class InProcessTrainer {
       const n = batches[b].length;
       const images = augmentImages(raw.images, n, train.height, train.width, train.channels, spec, batchSeed(seed, epoch, b));
       const batch = prepareBatch(this.net, images, raw.labels, shape, spec);
-      const stepLr = cosineLr(lr, this.step, total);
+      const stepLr = scheduledLr(lr, this.options.schedule ?? DEFAULT_LR_SCHEDULE, { step: this.step, totalSteps: total, epoch, epochs: this.options.epochs });
       const { output, metrics } = await this.runner.train(batch.input, batch.labels, batch.target, stepLr, b === 0);
       disposeStageTensors(output);
       disposePrepared(batch);
