@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { JOB_DEFAULTS } from './defaults.js';
 import { CONTEXT_PATTERN, DATASET_NAMES, FOLDER_DATASET_PATTERN, HEAD_NAMES, MAX_DATASET_SPEC_LENGTH, LOSS_NAMES, MODEL_NAMES, PARTITION_KINDS, WIRE_DTYPES, type ModelName } from './names.js';
 import { parseOrThrow } from './schema-errors.js';
-import type { FolderDataset } from './names.js';
+import type { DatasetSpec } from './names.js';
 import { MAX_MODULES } from './schema-common.js';
 
 /**
@@ -22,14 +22,10 @@ const jobSpecShape = {
   head: z.enum(HEAD_NAMES),
   decoder: z.boolean(),
   // A folder is read on the coordinator's machine, so its path must be absolute there.
-  dataset: z.union([
-    z.enum(DATASET_NAMES),
-    z
-      .string()
-      .max(MAX_DATASET_SPEC_LENGTH)
-      .regex(FOLDER_DATASET_PATTERN, `must be one of ${DATASET_NAMES.join(', ')} or folder:<absolute path> (e.g. folder:/data/pets)`)
-      .transform((d) => d as FolderDataset),
-  ]),
+  dataset: z.custom<DatasetSpec>(
+    (v) => typeof v === 'string' && ((DATASET_NAMES as readonly string[]).includes(v) || (v.length <= MAX_DATASET_SPEC_LENGTH && FOLDER_DATASET_PATTERN.test(v))),
+    `must be one of ${DATASET_NAMES.join(', ')} or folder:<absolute path> of at most ${MAX_DATASET_SPEC_LENGTH} characters (e.g. folder:/data/pets)`,
+  ),
   epochs: z.int().min(1),
   // Batches of fewer than 2 images are dropped (BatchNorm needs 2), so 1 would train nothing.
   batchSize: z.int().min(2).max(4096),

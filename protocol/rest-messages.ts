@@ -93,6 +93,8 @@ export interface JobDetail extends JobSummary {
   /** Live per-stage counters; empty for jobs of an earlier coordinator run. */
   stages: StageView[];
   epochs: JobEpoch[];
+  /** Label names (index = label) of an image-folder job, once its data is loaded by this coordinator run. */
+  classNames?: string[];
 }
 
 /** A device in `GET /api/devices`. */

@@ -24,5 +24,6 @@ export function detailOf(row: JobRow, runner: JobRunner | undefined, epochs: Job
     plan: runner && runner.stages.length > 0 ? runner.plan() : row.plan,
     stages: runner?.stageViews() ?? [],
     epochs,
+    ...(runner?.model?.classNames ? { classNames: runner.model.classNames } : {}),
   };
 }

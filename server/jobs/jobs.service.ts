@@ -175,6 +175,7 @@ export class JobsService implements OnModuleInit {
       limitTrain: spec.limitTrain,
       limitTest: spec.limitTest,
       seed: spec.seed,
+      onWarning: (m) => this.config.log(`data set ${spec.dataset}: warning: ${m}`),
       onProgress: ({ file, received, total }) => {
         const quarter = total ? Math.floor((4 * received) / total) : 0;
         if ((reported.get(file) ?? -1) >= quarter) return;

@@ -1,18 +1,12 @@
 import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../../engine/data/load-dataset.js';
+import { writeImage as image } from './image-folder-fixture.js';
 import { tempDir } from './temp-dir.js';
 
 const RED = { r: 250, g: 0, b: 0 };
 const BLUE = { r: 0, g: 0, b: 250 };
-
-async function image(path: string, width: number, height: number, background: { r: number; g: number; b: number }, format: 'png' | 'jpeg'): Promise<void> {
-  mkdirSync(join(path, '..'), { recursive: true });
-  const img = sharp({ create: { width, height, channels: 3, background } });
-  writeFileSync(path, await (format === 'png' ? img.png() : img.jpeg()).toBuffer());
-}
 
 describe('image-folder data sets (folder:PATH)', () => {
   const tmp = tempDir('contsup-folder-');
