@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { NODE_BACKEND_NAMES } from '../engine/backend/backend-names.js';
+import { DEFAULT_INPUT_SIZE } from '../engine/data/load-dataset.js';
+import { MAX_INPUT_SIZE, MIN_INPUT_SIZE } from '../engine/data/readers/image-folder.js';
 import { TRAIN_DEFAULTS } from '../protocol/defaults.js';
 import { DATASET_NAMES, HEAD_NAMES, LOSS_NAMES, MODEL_NAMES, PARTITION_KINDS } from '../protocol/names.js';
 import { coordinatorCommand } from './coordinator-command.js';
-import { int, num } from './options.js';
+import { datasetArg, int, num } from './options.js';
 import { reproduceCommand } from './reproduce-command.js';
 import { startCommand } from './start-command.js';
 import type { TrainCommandOptions } from './train-command.js';
@@ -32,8 +34,10 @@ program
   .option('--head <name>', `local head: ${one(HEAD_NAMES)}`, d.head)
   .option('--decoder', 'add the reconstruction decoder to every local loss', d.decoder)
   .option('--partition <kind>', `cut table: ${one(PARTITION_KINDS)}`, d.partition)
-  .option('--dataset <name>', `data set: ${one(DATASET_NAMES)}`, d.dataset)
-  .option('--data-dir <dir>', 'where data sets are searched and downloaded (default ~/.cache/contsup/datasets)')
+  .option('--dataset <name>', `data set: ${one(DATASET_NAMES)}, or folder:PATH (PATH/train/<class>/*.png|jpg, PATH/test/<class>/*)`, datasetArg, d.dataset)
+  .option('--data-dir <dir>', 'where data sets are searched and downloaded, and image folders cached (default ~/.cache/contsup/datasets)')
+  .option('--input-size <n>', `image folders: side the images are resized to (cover + centre crop), default ${DEFAULT_INPUT_SIZE}`, int('--input-size', MIN_INPUT_SIZE, MAX_INPUT_SIZE))
+  .addOption(new Option('--channels <n>', 'image folders: 3 (colour, default) or 1 (greyscale)').choices(['1', '3']).argParser((v) => (v === '1' ? 1 : 3)))
   .option('--epochs <n>', 'epochs', int('--epochs'), d.epochs)
   .option('--batch-size <n>', 'batch size', int('--batch-size'), d.batchSize)
   .option('--lr <x>', 'initial learning rate (cosine decay per step)', num('--lr'), d.lr)

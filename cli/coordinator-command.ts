@@ -1,9 +1,9 @@
-import { networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import { startCoordinator, type CoordinatorHandle } from '../server/main.js';
 import { COORDINATOR_DEFAULTS } from '../protocol/defaults.js';
 import { INGRESS_LIMITS } from '../protocol/ingress-limits.js';
 import { DEFAULT_DEADLINE_CAP_MS, DEFAULT_DEADLINE_FLOOR_MS } from '../server/config.js';
+import { bannerLines, coordinatorUrls } from './banner.js';
 import { int } from './options.js';
 
 interface CoordinatorCommandOptions {
@@ -19,21 +19,10 @@ interface CoordinatorCommandOptions {
   deadlineCapMs: number;
 }
 
-/** Addresses other machines can reach this one at, for the printed device command. */
-function lanAddresses(): string[] {
-  return Object.values(networkInterfaces())
-    .flat()
-    .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
-    .map((a) => a!.address);
-}
-
 function printBanner(c: CoordinatorHandle, host: string): void {
-  const urls = host === '0.0.0.0' ? [c.url, ...lanAddresses().map((a) => `http://${a}:${c.port}`)] : [c.url];
+  const urls = coordinatorUrls(c, host);
   const out = (s: string): void => void process.stdout.write(`${s}\n`);
-  out(`contsup coordinator on ${urls.join('  ')}`);
-  out(`join token:  ${c.joinToken}`);
-  out(`admin token: ${c.adminToken}`);
-  out(`devices:     contsup device --url ${urls[urls.length - 1]} --token ${c.joinToken}`);
+  for (const line of bannerLines({ urls, joinToken: c.joinToken, adminToken: c.adminToken })) out(line);
   out(`new job:     curl -X POST ${c.url}/api/jobs -H 'Authorization: Bearer ${c.adminToken}' -H 'Content-Type: application/json' -d '{"model":"resnet20","modules":4}'`);
 }
 

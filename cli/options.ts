@@ -1,4 +1,6 @@
+import { resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import { FOLDER_DATASET_PREFIX, isFolderDataset } from '../protocol/names.js';
 
 function bounds(min: number, max: number): string {
   if (min > -Infinity && max < Infinity) return ` ${min}..${max}`;
@@ -27,4 +29,13 @@ export function num(name: string): (v: string) => number {
     if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${v}"`);
     return n;
   };
+}
+
+/**
+ * `--dataset`: a built-in name as given, or `folder:PATH` with PATH made
+ * absolute (job specs take only absolute folders; the shell's working
+ * directory is what a relative path means here).
+ */
+export function datasetArg(v: string): string {
+  return isFolderDataset(v) ? `${FOLDER_DATASET_PREFIX}${resolve(v.slice(FOLDER_DATASET_PREFIX.length))}` : v;
 }

@@ -1,50 +1,46 @@
 /**
- * A one-line progress bar for terminals: redraws in place on stderr, and
- * stays silent when stderr is not a TTY (logs, CI, --json pipes).
+ * A one-line progress bar for terminals (cli-progress, with rate and ETA):
+ * redraws in place on stderr at most 10 times a second, and stays silent
+ * when the stream is not a TTY (logs, CI, --json pipes).
  */
+import { SingleBar } from 'cli-progress';
+
 export class ProgressBar {
   private readonly start = performance.now();
-  private lastDraw = 0;
-  private readonly enabled: boolean;
+  private readonly bar: SingleBar | null;
 
   constructor(
-    private readonly label: string,
+    label: string,
     private readonly total: number,
-    private readonly unit = 'samples',
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    unit = 'samples',
+    stream: NodeJS.WriteStream = process.stderr,
   ) {
-    this.enabled = Boolean(stream.isTTY);
+    this.bar = stream.isTTY
+      ? new SingleBar({
+          format: `${label} [{bar}] {percentage}% {value}/{total} ${unit} {rate} ${unit}/s eta {eta_formatted} {extra}`,
+          stream,
+          // Redrawing more often only costs time on the training thread.
+          fps: 10,
+          barsize: 24,
+          barCompleteChar: '=',
+          barIncompleteChar: ' ',
+          hideCursor: false,
+          linewrap: false,
+          etaBuffer: 50,
+        })
+      : null;
+    this.bar?.start(total, 0, { rate: '0.0', extra: '' });
   }
 
   update(done: number, extra = ''): void {
-    if (!this.enabled) return;
-    const now = performance.now();
-    // Redrawing more than ~10 times a second only costs time on the training thread.
-    if (now - this.lastDraw < 100 && done < this.total) return;
-    this.lastDraw = now;
-    const seconds = (now - this.start) / 1000;
-    const rate = done / Math.max(seconds, 1e-9);
-    const frac = this.total > 0 ? Math.min(1, done / this.total) : 1;
-    const width = 24;
-    const filled = Math.round(frac * width);
-    const bar = '='.repeat(filled) + ' '.repeat(width - filled);
-    const eta = rate > 0 ? (this.total - done) / rate : 0;
-    const line = `${this.label} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${this.total} ${this.unit} ${rate.toFixed(1)} ${this.unit}/s eta ${formatSeconds(eta)} ${extra}`;
-    const cols = this.stream.columns ?? 120;
-    this.stream.write(`\r${line.slice(0, cols - 1).padEnd(Math.min(cols - 1, line.length))}\x1b[K`);
+    if (!this.bar) return;
+    const seconds = (performance.now() - this.start) / 1000;
+    this.bar.update(done, { rate: (done / Math.max(seconds, 1e-9)).toFixed(1), extra });
   }
 
   finish(extra = ''): void {
-    if (!this.enabled) return;
-    this.lastDraw = 0;
+    if (!this.bar) return;
     this.update(this.total, extra);
-    this.stream.write('\n');
+    this.bar.stop();
   }
-}
-
-export function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${s.toFixed(0)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }

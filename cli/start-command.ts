@@ -6,6 +6,7 @@ import { DatasetUnavailableError, loadDataset } from '../engine/data/load-datase
 import { COORDINATOR_DEFAULTS, START_DEFAULTS } from '../protocol/defaults.js';
 import { parseJobSpec, type JobSpec } from '../protocol/job-spec.js';
 import type { DatasetName } from '../protocol/names.js';
+import { bannerLines, coordinatorUrls } from './banner.js';
 import { int } from './options.js';
 import { parseThreads, threadsPerDevice } from './threads.js';
 
@@ -85,9 +86,7 @@ export function startCommand(program: Command): void {
       const res = await fetch(`${c.url}/api/jobs`, { method: 'POST', headers: { authorization: `Bearer ${c.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(spec) });
       const job = (await res.json()) as { id?: string; message?: unknown };
       if (!res.ok || !job.id) throw new Error(`the default job was refused: ${JSON.stringify(job)}`);
-      say(`contsup coordinator on ${c.url}`);
-      say(`join token:  ${c.joinToken}   (more devices: npx contsup device --url ${c.url} --token ${c.joinToken})`);
-      say(`admin token: ${c.adminToken}`);
+      for (const line of bannerLines({ urls: coordinatorUrls(c, COORDINATOR_DEFAULTS.host), joinToken: c.joinToken, adminToken: c.adminToken })) say(line);
       say(`default job: ${job.id} (${spec.model}, K = ${spec.modules}, ${spec.context}, ${dataset}) on ${opts.devices} local devices, ${threads} thread${threads === '1' ? '' : 's'} each`);
       say(`progress:    curl ${c.url}/api/jobs/${job.id}`);
       const stop = (): void => {

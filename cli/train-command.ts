@@ -6,7 +6,7 @@ import { describeBackend, selectBackend } from '../engine/backend/select-backend
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../engine/model/config.js';
 import { GllNetwork } from '../engine/model/network.js';
 import { parseJobSpec, type JobSpec } from '../protocol/job-spec.js';
-import type { DatasetName, HeadName, LossName, ModelName, PartitionKind } from '../protocol/names.js';
+import type { DatasetSpec, HeadName, LossName, ModelName, PartitionKind } from '../protocol/names.js';
 import { InProcessTrainer, type EpochReport } from '../engine/train/gll-trainer.js';
 import { ProgressBar } from './progress.js';
 
@@ -18,8 +18,12 @@ export interface TrainCommandOptions {
   head: HeadName;
   decoder: boolean;
   partition: PartitionKind;
-  dataset: DatasetName;
+  dataset: DatasetSpec;
   dataDir?: string;
+  /** Image folders only: side of the square images. */
+  inputSize?: number;
+  /** Image folders only: 1 (greyscale) or 3. */
+  channels?: 1 | 3;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -36,7 +40,7 @@ export interface TrainCommandOptions {
  * The job a train run describes, checked by parseJobSpec: `contsup train`
  * refuses a bad value with the same words as POST /api/jobs.
  */
-export function trainJobSpec(opts: Omit<TrainCommandOptions, 'json' | 'dataDir' | 'backend'>): JobSpec {
+export function trainJobSpec(opts: Omit<TrainCommandOptions, 'json' | 'dataDir' | 'backend' | 'inputSize' | 'channels'>): JobSpec {
   const { model, modules, context, loss, head, decoder, partition, dataset, epochs, batchSize, lr, limitTrain, limitTest, seed } = opts;
   return parseJobSpec({
     model,
@@ -56,10 +60,16 @@ export function trainJobSpec(opts: Omit<TrainCommandOptions, 'json' | 'dataDir' 
   });
 }
 
-export async function getDataset(opts: Pick<TrainCommandOptions, 'dataset' | 'dataDir' | 'limitTrain' | 'limitTest' | 'seed'>, log: (msg: string) => void): Promise<Dataset> {
+export async function getDataset(
+  opts: Pick<TrainCommandOptions, 'dataset' | 'dataDir' | 'limitTrain' | 'limitTest' | 'seed'> & Partial<Pick<TrainCommandOptions, 'inputSize' | 'channels'>>,
+  log: (msg: string) => void,
+): Promise<Dataset> {
   const bars = new Map<string, ProgressBar>();
   return loadDataset(opts.dataset, {
     dataDir: opts.dataDir,
+    inputSize: opts.inputSize,
+    channels: opts.channels,
+    onWarning: (m) => log(`warning: ${m}`),
     limitTrain: opts.limitTrain,
     limitTest: opts.limitTest,
     seed: opts.seed,

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { JOB_DEFAULTS } from './defaults.js';
-import { CONTEXT_PATTERN, parseContext, DATASET_NAMES, HEAD_NAMES, LOSS_NAMES, MODEL_NAMES, PARTITION_KINDS, WIRE_DTYPES, type ModelName } from './names.js';
+import { CONTEXT_PATTERN, parseContext, DATASET_NAMES, FOLDER_DATASET_PATTERN, HEAD_NAMES, MAX_DATASET_SPEC_LENGTH, LOSS_NAMES, MODEL_NAMES, PARTITION_KINDS, WIRE_DTYPES, type ModelName } from './names.js';
 import { parseOrThrow } from './schema-errors.js';
+import type { DatasetSpec } from './names.js';
 import { MAX_MODULES } from './schema-common.js';
 
 /**
@@ -36,7 +37,11 @@ const jobSpecShape = {
   loss: z.enum(LOSS_NAMES),
   head: z.enum(HEAD_NAMES),
   decoder: z.boolean(),
-  dataset: z.enum(DATASET_NAMES),
+  // A folder is read on the coordinator's machine, so its path must be absolute there.
+  dataset: z.custom<DatasetSpec>(
+    (v) => typeof v === 'string' && ((DATASET_NAMES as readonly string[]).includes(v) || (v.length <= MAX_DATASET_SPEC_LENGTH && FOLDER_DATASET_PATTERN.test(v))),
+    `must be one of ${DATASET_NAMES.join(', ')} or folder:<absolute path> of at most ${MAX_DATASET_SPEC_LENGTH} characters (e.g. folder:/data/pets)`,
+  ),
   epochs: z.int().min(1).max(JOB_SPEC_LIMITS.epochs),
   // Batches of fewer than 2 images are dropped (BatchNorm needs 2), so 1 would train nothing.
   batchSize: z.int().min(2).max(JOB_SPEC_LIMITS.batchSize),

@@ -18,6 +18,20 @@ export type LossName = (typeof LOSS_NAMES)[number];
 export const DATASET_NAMES = ['synthetic', 'cifar10', 'svhn', 'stl10', 'mnist', 'fashion-mnist'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
+/** An image-folder data set: `folder:` + an absolute path on the machine that loads it. */
+export const FOLDER_DATASET_PREFIX = 'folder:';
+export type FolderDataset = `folder:${string}`;
+/** What a job or `--dataset` names: a built-in set or an image folder. */
+export type DatasetSpec = DatasetName | FolderDataset;
+/** Longest `folder:` spec accepted (prefix included). */
+export const MAX_DATASET_SPEC_LENGTH = 1024;
+/** `folder:` + an absolute POSIX (`/...`) or Windows (`C:\...`) path, no control characters. */
+export const FOLDER_DATASET_PATTERN = /^folder:(\/|[A-Za-z]:[\\/])[^\p{Cc}]*$/u;
+
+export function isFolderDataset(d: string): d is FolderDataset {
+  return d.startsWith(FOLDER_DATASET_PREFIX);
+}
+
 /** Cut tables: equal compute per module, or balanced memory. */
 export const PARTITION_KINDS = ['equal', 'memory'] as const;
 export type PartitionKind = (typeof PARTITION_KINDS)[number];

@@ -115,6 +115,8 @@ export interface JobDetail extends JobSummary {
   epochs: JobEpoch[];
   /** Faults and recoveries of this run of the coordinator (the last 100). */
   events: JobEvent[];
+  /** Label names (index = label) of an image-folder job, once its data is loaded by this coordinator run. */
+  classNames?: string[];
 }
 
 /** A device in `GET /api/devices`. */

@@ -4,6 +4,7 @@ import type { CoordinatorConfig } from './config.js';
 import { DashboardModule } from './dashboard/dashboard.module.js';
 import { DevicesModule } from './devices/devices.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
+import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { PipelineModule } from './pipeline/pipeline.module.js';
 import { PlannerModule } from './planner/planner.module.js';
 import { StorageModule } from './storage/storage.module.js';
@@ -19,7 +20,7 @@ export class AppModule {
   static register(config: CoordinatorConfig, metrics: MetricsStore, checkpoints: CheckpointStore): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.register(config), StorageModule.register(metrics, checkpoints), PipelineModule, PlannerModule, DevicesModule, DashboardModule, JobsModule],
+      imports: [ConfigModule.register(config), StorageModule.register(metrics, checkpoints), PipelineModule, PlannerModule, DevicesModule, DashboardModule, JobsModule, MonitoringModule],
     };
   }
 }

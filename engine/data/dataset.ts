@@ -3,7 +3,7 @@
  * shuffle them. Images are kept as uint8 HWC so they are cheap to ship to
  * devices; conversion to float happens in preprocess.ts.
  */
-import type { DatasetName } from '../../protocol/names.js';
+import type { DatasetName, DatasetSpec } from '../../protocol/names.js';
 import { hashSeed, mulberry32 } from '../rng.js';
 
 
@@ -31,8 +31,10 @@ export interface PreprocessSpec {
 }
 
 export interface Dataset {
-  name: DatasetName;
+  name: DatasetSpec;
   numClasses: number;
+  /** Label i's name, when the set has names (image folders: their class folders). */
+  classNames?: string[];
   train: ImageSet;
   test: ImageSet;
   preprocess: PreprocessSpec;
@@ -62,6 +64,15 @@ export const PREPROCESS: Record<DatasetName, PreprocessSpec> = {
   mnist: { mean: [0.5], std: [0.5], pad: 0, padMode: 'zero', flip: false },
   'fashion-mnist': { mean: [0.5], std: [0.5], pad: 0, padMode: 'zero', flip: true },
 };
+
+/**
+ * Image folders: unknown statistics, so x/255 is centred at 0.5; photos
+ * survive a mirror and a small shift (pad an eighth of the side, reflected).
+ */
+export function folderPreprocess(size: number, channels: 1 | 3): PreprocessSpec {
+  const half = Array.from({ length: channels }, () => 0.5);
+  return { mean: half, std: [...half], pad: Math.max(1, Math.round(size / 8)), padMode: 'reflect', flip: true };
+}
 
 /** Copies a preset so callers can't mutate the shared table. */
 export function preprocessFor(name: DatasetName): PreprocessSpec {

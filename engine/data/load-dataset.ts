@@ -10,13 +10,14 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { DatasetName } from '../../protocol/names.js';
+import { isFolderDataset, FOLDER_DATASET_PREFIX, type DatasetSpec } from '../../protocol/names.js';
 import type { Dataset, ImageSet } from './dataset.js';
-import { preprocessFor, subset } from './dataset.js';
+import { folderPreprocess, preprocessFor, subset } from './dataset.js';
 import type { DownloadProgress } from './download.js';
 import { DownloadError, downloadFile, md5File } from './download.js';
 import { readCifar10Files } from './readers/cifar10.js';
 import { readIdxSet } from './readers/idx.js';
+import { readImageFolder } from './readers/image-folder.js';
 import { readStl10Pair, STL10_FILES } from './readers/stl10.js';
 import { readSvhnFile } from './readers/svhn.js';
 import type { DatasetSource, RealDatasetName, RemoteFile } from './sources.js';
@@ -45,7 +46,16 @@ export interface LoadDatasetOptions {
   checksums?: Record<string, string>;
   /** Replaces the set's system search folders (tests use [] to ignore /usr/share). */
   systemDirs?: string[];
+  /** Image folders: side of the square images (default 32). */
+  inputSize?: number;
+  /** Image folders: 3 (sRGB, default) or 1 (greyscale). */
+  channels?: 1 | 3;
+  /** Image folders: files left out and similar news (default: stderr). */
+  onWarning?: (message: string) => void;
 }
+
+/** Side image-folder sets are resized to unless told otherwise. */
+export const DEFAULT_INPUT_SIZE = 32;
 
 /** No local copy and the download failed or was disabled; says what to put where. */
 export class DatasetUnavailableError extends Error {
@@ -139,7 +149,8 @@ function limited(set: ImageSet, limit: number | undefined): ImageSet {
 }
 
 /** Loads a data set; see LoadDatasetOptions. Throws DatasetFileError / DatasetUnavailableError. */
-export async function loadDataset(name: DatasetName, opts: LoadDatasetOptions = {}): Promise<Dataset> {
+export async function loadDataset(name: DatasetSpec, opts: LoadDatasetOptions = {}): Promise<Dataset> {
+  if (isFolderDataset(name)) return loadFolder(name.slice(FOLDER_DATASET_PREFIX.length), name, opts);
   if (name === 'synthetic') {
     return generateSyntheticChunked({ seed: opts.seed ?? 0, trainCount: opts.limitTrain ?? SYNTHETIC_TRAIN, testCount: opts.limitTest ?? SYNTHETIC_TEST });
   }
@@ -185,5 +196,20 @@ export async function loadDataset(name: DatasetName, opts: LoadDatasetOptions = 
     train: limited(train, opts.limitTrain),
     test: limited(test, opts.limitTest),
     preprocess: preprocessFor(name),
+  };
+}
+
+async function loadFolder(root: string, name: DatasetSpec, opts: LoadDatasetOptions): Promise<Dataset> {
+  const size = opts.inputSize ?? DEFAULT_INPUT_SIZE;
+  const channels = opts.channels ?? 3;
+  const warn = opts.onWarning ?? ((m: string) => void process.stderr.write(`warning: ${m}\n`));
+  const data = await readImageFolder(root, { size, channels, cacheDir: opts.dataDir ?? defaultDataDir(), warn });
+  return {
+    name,
+    numClasses: data.classNames.length,
+    classNames: data.classNames,
+    train: limited(data.train, opts.limitTrain),
+    test: limited(data.test, opts.limitTest),
+    preprocess: folderPreprocess(size, channels),
   };
 }

@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, type OnGatewayInit } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
 import { DASHBOARD_EVENTS, DASHBOARD_ROOM, dashSubscribeSchema, parseOrThrow } from '../../protocol/index.js';
+import { RefusalTally } from '../common/refusal-tally.js';
 import { refuse } from '../common/socket-refusal.js';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config.js';
 import { DashboardService } from './dashboard.service.js';
@@ -12,6 +13,7 @@ export class DashboardGateway implements OnGatewayInit {
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(DashboardService) private readonly dashboard: DashboardService,
+    @Inject(RefusalTally) private readonly refusals: RefusalTally,
   ) {}
 
   afterInit(server: Server): void {
@@ -24,7 +26,7 @@ export class DashboardGateway implements OnGatewayInit {
       parseOrThrow(dashSubscribeSchema, payload, DASHBOARD_EVENTS.subscribe);
       void socket.join(DASHBOARD_ROOM);
     } catch (err: unknown) {
-      refuse(socket, err, DASHBOARD_EVENTS.subscribe, payload, this.config.log);
+      refuse(socket, err, DASHBOARD_EVENTS.subscribe, payload, this.config.log, this.refusals);
     }
   }
 }

@@ -12,6 +12,7 @@ import {
   type DeviceToServerEvent,
   type DeviceToServerPayloads,
 } from '../../protocol/index.js';
+import { RefusalTally } from '../common/refusal-tally.js';
 import { refuse } from '../common/socket-refusal.js';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config.js';
 import { PipelineService, type StageEvent } from '../pipeline/pipeline.service.js';
@@ -38,6 +39,7 @@ export class DeviceGateway implements OnGatewayConnection, OnGatewayDisconnect {
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
     @Inject(DevicesService) private readonly devices: DevicesService,
     @Inject(PipelineService) private readonly pipeline: PipelineService,
+    @Inject(RefusalTally) private readonly refusals: RefusalTally,
   ) {
     this.ingress = new IngressGuard(config.maxMessageBytes, config.joinWindowMs);
   }
@@ -111,6 +113,6 @@ export class DeviceGateway implements OnGatewayConnection, OnGatewayDisconnect {
   }
 
   private refuse(socket: DeviceSocket, err: unknown, event: string, payload: unknown): void {
-    refuse(socket, err, event, payload, this.config.log);
+    refuse(socket, err, event, payload, this.config.log, this.refusals);
   }
 }

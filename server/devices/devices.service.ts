@@ -14,6 +14,7 @@ import {
   type ServerToDevicePayloads,
   type ServerToDeviceEvents,
 } from '../../protocol/index.js';
+import { RefusalTally } from '../common/refusal-tally.js';
 import { tokensMatch } from '../common/token.js';
 import { COORDINATOR_CONFIG, MISSED_BEATS, type CoordinatorConfig } from '../config.js';
 import { PipelineService } from '../pipeline/pipeline.service.js';
@@ -52,6 +53,7 @@ export class DevicesService implements OnModuleDestroy {
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
     /** Tells heartbeat checks which devices are inside a step (see checkHeartbeats). */
     @Inject(PipelineService) private readonly pipeline: PipelineService,
+    @Inject(RefusalTally) private readonly refusals: RefusalTally,
   ) {
     this.timer = setInterval(() => this.checkHeartbeats(), Math.max(50, config.heartbeatMs / 2));
     this.timer.unref();
@@ -216,6 +218,7 @@ export class DevicesService implements OnModuleDestroy {
   }
 
   private refuse(socket: DeviceSocket, code: 'version' | 'bad-token', message: string): void {
+    this.refusals.count(code);
     this.config.log(`join refused (${code}) from ${socket.handshake.address}`);
     socket.emit(EVENTS.error, { code, message, event: EVENTS.deviceJoin });
     // Engine.IO flushes the error before it closes the transport.

@@ -25,5 +25,6 @@ export function detailOf(row: JobRow, runner: JobRunner | undefined, epochs: Job
     stages: runner?.stageViews() ?? [],
     epochs,
     events: runner ? [...runner.events] : [],
+    ...(runner?.model?.classNames ? { classNames: runner.model.classNames } : {}),
   };
 }

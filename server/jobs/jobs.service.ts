@@ -4,7 +4,7 @@ import { preprocessFor, type Dataset } from '../../engine/data/dataset.js';
 import { loadDataset } from '../../engine/data/load-dataset.js';
 import { exportOnnx } from '../../engine/export/onnx.js';
 import { combineStages } from '../../engine/train/checkpoint-format.js';
-import { ProtocolError, parseJobSpec, type JobDetail, type JobSpec, type JobSummary, type TestImages } from '../../protocol/index.js';
+import { ProtocolError, isFolderDataset, parseJobSpec, type JobDetail, type JobSpec, type JobSummary, type TestImages } from '../../protocol/index.js';
 import { ConflictError, NotFoundError } from '../common/errors.js';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config.js';
 import { DashboardService } from '../dashboard/dashboard.service.js';
@@ -94,9 +94,15 @@ export class JobsService implements OnModuleInit {
   /** The trained network as ONNX (engine/export/onnx.ts), its data set's normalisation inside the graph. */
   async onnx(id: string): Promise<Uint8Array> {
     const file = await this.model(id);
-    const { mean, std } = preprocessFor(this.metrics.getJob(id)!.spec.dataset);
+    // The normalisation the job trained with: its prepared data set's, else the built-in set's table.
+    const dataset = this.metrics.getJob(id)!.spec.dataset;
+    const prepared = this.pipeline.get(id)?.model?.data.preprocess;
+    if (!prepared && isFolderDataset(dataset)) {
+      throw new ConflictError(`job ${id}: its data set ${dataset} is not loaded by this coordinator run, so its normalisation is unknown; export from a running coordinator or with contsup export --model FILE --dataset NAME`);
+    }
+    const { mean, std } = prepared ?? preprocessFor(dataset as Exclude<typeof dataset, `folder:${string}`>);
     try {
-      return exportOnnx(file, { mean, std });
+      return exportOnnx(file, { mean, std, classNames: this.pipeline.get(id)?.model?.classNames ?? undefined });
     } catch (err: unknown) {
       throw new ConflictError(`job ${id}: its model file does not export to ONNX: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -206,6 +212,7 @@ export class JobsService implements OnModuleInit {
       limitTrain: spec.limitTrain,
       limitTest: spec.limitTest,
       seed: spec.seed,
+      onWarning: (m) => this.config.log(`data set ${spec.dataset}: warning: ${m}`),
       onProgress: ({ file, received, total }) => {
         const quarter = total ? Math.floor((4 * received) / total) : 0;
         if ((reported.get(file) ?? -1) >= quarter) return;

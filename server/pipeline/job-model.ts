@@ -29,6 +29,8 @@ export interface JobModel {
   /** Per module k: bytes per sample crossing the cut after k at the job's wire dtype. */
   boundaryBytes: number[];
   data: StageData;
+  /** Label names when the data set has them (image folders), else null. */
+  classNames: string[] | null;
 }
 
 /** What `stage:output` of a stage ending at some module carries, per example: the contract's cut. */
@@ -53,6 +55,7 @@ export function buildJobModel(spec: JobSpec, data: Dataset): JobModel {
     costs: moduleCosts(contract),
     boundaryBytes: contract.modules.map((_, k) => cutAfter(contract, k, spec.wire).bytesPerSample),
     data: info,
+    classNames: data.classNames ?? null,
   };
 }
 

@@ -52,6 +52,15 @@ describe('JobSpec', () => {
     expect(text).toContain('unknown field(s) extra');
   });
 
+  it('accepts an image folder as folder:<absolute path> and refuses relative, over-long or control-character paths', () => {
+    expect(parseJobSpec({ dataset: 'folder:/data/pets' }).dataset).toBe('folder:/data/pets');
+    expect(parseJobSpec({ dataset: 'folder:C:\\data\\pets' }).dataset).toBe('folder:C:\\data\\pets');
+    for (const dataset of ['folder:pets', 'folder:./pets', 'folder:', 'folder:/a\nb', `folder:/${'x'.repeat(1100)}`, 'imagenet']) {
+      expect(() => parseJobSpec({ dataset }), dataset).toThrow(/dataset/);
+    }
+    expect(message({ dataset: 'folder:pets' })).toContain('folder:<absolute path>');
+  });
+
   it('accepts exactly the context modes R0, E, R<n>, R<n>E', () => {
     for (const context of ['R0', 'E', 'R1', 'R2', 'R4', 'R1E', 'R4E']) expect(parseJobSpec({ context }).context).toBe(context);
     expect(parseJobSpec({ modules: 16, context: 'R16' }).context).toBe('R16');

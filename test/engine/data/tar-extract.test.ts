@@ -1,5 +1,6 @@
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { extractTarGz } from '../../../engine/data/tar.js';
 import { tarGz } from './format-writers.js';
@@ -40,5 +41,13 @@ describe('extractTarGz', () => {
     await expect(extractTarGz(archive, { 'x/big.bin': join(tmp.dir, 'big.bin') })).rejects.toThrow(/c\.tar\.gz: /);
     expect(existsSync(join(tmp.dir, 'big.bin'))).toBe(false);
     expect(existsSync(join(tmp.dir, 'big.bin.part'))).toBe(false);
+  });
+
+  it('fails on a corrupt member header, naming the archive', async () => {
+    const tar = gunzipSync(tarGz([{ name: 'x/one.bin', data: bytesOf(10, 1) }]));
+    tar[0] = tar[0]! ^ 0x01; // the name changes, the stored checksum does not
+    const archive = tmp.write('d.tar.gz', gzipSync(tar));
+    await expect(extractTarGz(archive, { 'x/one.bin': join(tmp.dir, 'one.bin') })).rejects.toThrow(/d\.tar\.gz: /);
+    expect(existsSync(join(tmp.dir, 'one.bin'))).toBe(false);
   });
 });
