@@ -80,7 +80,7 @@ export function loadNativeAddon(): NativeAddon {
     cached = createRequire(import.meta.url)(file) as NativeAddon;
   } catch (err: unknown) {
     const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    throw new Error(`the native addon failed to load (${msg}): rebuild it with \`npm run build:native\``);
+    throw new Error(`the native addon failed to load (${msg}): rebuild it with \`npm run build:native\``, { cause: err });
   }
   return cached;
 }

@@ -78,8 +78,9 @@ export class NativeBackend extends tf.KernelBackend {
     return this.data.numDataIds();
   }
 
-  override async read(dataId: tf.DataId): Promise<tf.BackendValues> {
-    return this.readSync(dataId);
+  // Reads are synchronous copies out of native memory; the promise only satisfies tfjs's interface.
+  override read(dataId: tf.DataId): Promise<tf.BackendValues> {
+    return Promise.resolve(this.readSync(dataId));
   }
 
   override readSync(dataId: tf.DataId): tf.BackendValues {
@@ -105,10 +106,10 @@ export class NativeBackend extends tf.KernelBackend {
     return { unreliable: false, numBytesInNative: m.bytes, numNativeTensors: m.handles, numBytesCachedInNative: m.cached };
   }
 
-  override async time(f: () => void): Promise<tf.BackendTimingInfo> {
+  override time(f: () => void): Promise<tf.BackendTimingInfo> {
     const start = tf.util.now();
     f();
-    return { kernelMs: tf.util.now() - start };
+    return Promise.resolve({ kernelMs: tf.util.now() - start });
   }
 
   override floatPrecision(): 32 {

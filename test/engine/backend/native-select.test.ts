@@ -11,7 +11,7 @@ function installed(pkg: string): boolean {
   try {
     createRequire(import.meta.url).resolve(pkg);
     return true;
-  } catch (err: unknown) {
+  } catch {
     return false;
   }
 }
