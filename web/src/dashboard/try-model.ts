@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
-import type { TestImages } from '../../../protocol/rest-messages.js';
+import type { JobDetail, TestImages } from '../../../protocol/rest-messages.js';
 import { byId, fill, h } from '../common/dom.js';
 
 /**
@@ -20,6 +20,14 @@ interface Loaded {
   session: ort.InferenceSession;
   channels: number;
   size: number;
+  /** Label names of an image-folder job (index = label); absent for the built-in sets. */
+  classNames: readonly string[];
+}
+
+/** "3", or "3 (cat)" when the job's data set named its classes. */
+function classLabel(i: number): string {
+  const name = loaded?.classNames[i];
+  return name === undefined ? String(i) : `${i} (${name})`;
 }
 
 let loaded: Loaded | null = null;
@@ -59,11 +67,13 @@ async function load(jobId: string): Promise<void> {
     const imagesRes = await fetch(`/api/jobs/${encodeURIComponent(jobId)}/test-images?count=12`);
     if (!imagesRes.ok) throw new Error(await errorText(imagesRes));
     const images = (await imagesRes.json()) as TestImages;
+    const jobRes = await fetch(`/api/jobs/${encodeURIComponent(jobId)}`);
+    const classNames = jobRes.ok ? ((await jobRes.json()) as JobDetail).classNames ?? [] : [];
     if (shownFor !== jobId) {
       void session.release();
       return;
     }
-    loaded = { jobId, session, channels: images.channels, size: images.height };
+    loaded = { jobId, session, channels: images.channels, size: images.height, classNames };
     showTestImages(images);
     panel.dataset['state'] = 'ready';
     message('pick a test image, or drop an image file here');
@@ -156,7 +166,7 @@ async function predict(img: ImageData, what: string): Promise<void> {
   result.dataset['predicted'] = String(top[0]!.i);
   fill(
     result,
-    h('div', {}, `${what}: predicted class `, h('strong', { id: 'try-predicted' }, String(top[0]!.i))),
-    h('table', {}, h('tbody', { id: 'try-top5' }, ...top.map((t) => h('tr', { 'data-class': t.i }, h('td', {}, `class ${t.i}`), h('td', { class: 'num' }, `${(100 * t.v).toFixed(1)}%`))))),
+    h('div', {}, `${what}: predicted class `, h('strong', { id: 'try-predicted' }, classLabel(top[0]!.i))),
+    h('table', {}, h('tbody', { id: 'try-top5' }, ...top.map((t) => h('tr', { 'data-class': t.i }, h('td', {}, `class ${classLabel(t.i)}`), h('td', { class: 'num' }, `${(100 * t.v).toFixed(1)}%`))))),
   );
 }
