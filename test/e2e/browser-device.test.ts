@@ -172,7 +172,8 @@ describe.skipIf(!HAS_CHROMIUM)('browser device (Chromium) beside a Node device',
           await form.locator(`input[name="${key}"]`).fill(String(JOB[key]));
         }
         await dashboard.click('#create-job');
-        const message = dashboard.locator('#control-message[data-kind="ok"]');
+        // Saving the token also says ok: wait for the creation's own message.
+        const message = dashboard.locator('#control-message[data-kind="ok"]', { hasText: /job \S+ created/ });
         await message.waitFor({ timeout: 10_000 });
         const id = /job (\S+) created/.exec((await message.textContent()) ?? '')?.[1];
         expect(id, (await message.textContent()) ?? '').toBeDefined();
