@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ModuleStat } from './metrics-messages.js';
+import type { StageView } from './rest-messages.js';
 
 /**
  * Live feed for dashboards: a Socket.IO client (same parser as devices) sends
@@ -62,29 +63,27 @@ export interface DashJob {
   stages: DashStage[];
 }
 
-/** One stage of a live job: its device, module range and counters (cumulative; rates are the dashboard's). */
-export interface DashStage {
-  stage: number;
-  deviceId: string;
-  deviceName: string;
-  firstModule: number;
-  lastModule: number;
-  ready: boolean;
-  lost: boolean;
-  /** Training samples this stage finished. */
-  samples: number;
-  /** Throughput the device last reported. */
-  samplesPerSec: number;
-  /** Bytes sent to / received from this stage so far. */
-  bytesIn: number;
-  bytesOut: number;
-  /** Inputs sent and not answered (at most `credits`), and outputs waiting for a credit here. */
-  inFlight: number;
-  queued: number;
-  /** Planner estimate vs smoothed measurement of one batch. */
-  estimatedMsPerBatch: number;
-  measuredMsPerBatch: number | null;
-}
+/**
+ * One stage of a live job: the REST view's device, module range and counters
+ * (cumulative; rates are the dashboard's), plus the device's name.
+ */
+export type DashStage = Pick<
+  StageView,
+  | 'stage'
+  | 'deviceId'
+  | 'firstModule'
+  | 'lastModule'
+  | 'ready'
+  | 'lost'
+  | 'samples'
+  | 'samplesPerSec'
+  | 'bytesIn'
+  | 'bytesOut'
+  | 'inFlight'
+  | 'queued'
+  | 'estimatedMsPerBatch'
+  | 'measuredMsPerBatch'
+> & { deviceName: string };
 
 /** server -> dashboard, every second. */
 export interface DashState {
