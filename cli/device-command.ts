@@ -44,11 +44,12 @@ function printMetrics(m: DeviceMetrics): string {
 export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal): Promise<void> {
   const write = (level: DeviceLogLevel, msg: string): void => void process.stderr.write(`${stamp()} ${level === 'info' ? '' : `${level}: `}${msg}\n`);
   // tfjs is loaded on use: the CLI registers this command in every process, the coordinator's too.
-  const { describeBackend, selectBackend } = await import('../engine/backend/select-backend.js');
+  const { backendAdapter, describeBackend, selectBackend } = await import('../engine/backend/select-backend.js');
   const { DeviceRuntime } = await import('../client/device-runtime.js');
   const backend = await selectBackend(opts.backend, (msg) => write('info', msg));
   const detail = describeBackend();
   write('info', `backend: ${detail}`);
+  const adapter = backendAdapter();
 
   let finish: (err?: Error) => void = () => {};
   const finished = new Promise<void>((resolve, reject) => {
@@ -62,6 +63,7 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
     backend,
     memoryBytes: opts.memoryMb !== undefined ? opts.memoryMb * 2 ** 20 : totalmem(),
     userAgent: `contsup device; node ${process.version}; ${platform()} ${arch()}; ${detail}`,
+    ...(adapter !== null ? { adapter } : {}),
     log: write,
     onStatus: (s: DeviceStatus) => {
       write('info', `status: ${s.state}${s.detail ? ` (${s.detail})` : ''}`);
