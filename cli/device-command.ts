@@ -46,6 +46,8 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
   // tfjs is loaded on use: the CLI registers this command in every process, the coordinator's too.
   const { backendAdapter, describeBackend, selectBackend } = await import('../engine/backend/select-backend.js');
   const { DeviceRuntime } = await import('../client/device-runtime.js');
+  const { measureDeviceSpeed } = await import('../engine/backend/speed.js');
+  const { readAsync } = await import('../engine/backend/matmul-rate.js');
   const backend = await selectBackend(opts.backend, (msg) => write('info', msg));
   const detail = describeBackend();
   write('info', `backend: ${detail}`);
@@ -64,6 +66,8 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
     memoryBytes: opts.memoryMb !== undefined ? opts.memoryMb * 2 ** 20 : totalmem(),
     userAgent: `contsup device; node ${process.version}; ${platform()} ${arch()}; ${detail}`,
     ...(adapter !== null ? { adapter } : {}),
+    // dawn.node cannot read a GPU buffer synchronously (tfjs-webgpu's readSync needs an OffscreenCanvas).
+    ...(backend === 'webgpu' ? { measureSpeed: () => measureDeviceSpeed(readAsync) } : {}),
     log: write,
     onStatus: (s: DeviceStatus) => {
       write('info', `status: ${s.state}${s.detail ? ` (${s.detail})` : ''}`);
