@@ -21,7 +21,7 @@ async function adapterOrReason(): Promise<AdapterInfo | string> {
 
 const probed = await adapterOrReason();
 const adapter = typeof probed === 'string' ? null : probed;
-if (adapter === null) console.warn(`node-webgpu tests skipped: ${String(probed)}`);
+if (typeof probed === 'string') console.warn(`node-webgpu tests skipped: ${probed}`);
 
 type Op = (x: tf.Tensor4D) => tf.Tensor;
 const filter = (k: number, ci: number, co: number, seed: number): tf.Tensor4D => tf.tensor4d(seededValues(k * k * ci * co, seed), [k, k, ci, co]);
