@@ -11,7 +11,7 @@ dawn=node_modules/webgpu/dist/linux-x64/dawn.node
 [ -f "$dawn" ] || { echo "build-gpu-bundle: $dawn is missing (npm install webgpu: it is an optional dependency)" >&2; exit 1; }
 rm -rf "$out" "$out.tar.xz"
 mkdir -p "$out/node_modules/webgpu/dist/linux-x64"
-npx rolldown bench/gpu-bench.ts --platform node --format esm --no-codeSplitting --minify --file "$out/gpu-bench.mjs" >&2
+GPU_BUNDLE_OUT="$out/gpu-bench.mjs" npx rolldown -c bench/gpu-bundle.config.mjs >&2
 # dawn.node is loaded at run time by the package's own index.js (it imports only node: builtins).
 cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$out/node_modules/webgpu/"
 cp "$dawn" "$out/node_modules/webgpu/dist/linux-x64/"

@@ -5,7 +5,6 @@ import { probeNodeAdapter } from '../../engine/backend/node-webgpu.js';
 import { GllNetwork } from '../../engine/model/network.js';
 import { loadModel } from '../../engine/train/checkpoint.js';
 import { InProcessTrainer } from '../../engine/train/gll-trainer.js';
-import { relError } from '../engine/backend/conv-reference.js';
 import { useTestBackend } from '../helpers/backend.js';
 import { api, cleanups, runCleanups, startTestCoordinator, waitForStatus } from '../server/helpers.js';
 import { dumpOutputs, exclusiveMachine, spawnCli, spawnDevice, waitForIdle, type JobDetailJson } from './processes.js';
@@ -68,10 +67,16 @@ describe.skipIf(reason !== null)('a webgpu device and a wasm device', () => {
     let worst = 0;
     let worstName = '';
     for (const p of reference.store.params) {
-      const d = relError(got.get(p.name)!.variable.dataSync(), p.variable.dataSync());
-      if (!(d <= worst)) [worst, worstName] = [d, p.name];
+      const a = got.get(p.name)!.variable.dataSync();
+      const b = p.variable.dataSync();
+      expect(a.length, p.name).toBe(b.length);
+      for (let i = 0; i < a.length; i++) {
+        const d = Math.abs(a[i]! - b[i]!);
+        if (!(d <= worst)) [worst, worstName] = [d, p.name];
+      }
     }
-    // Two backends: float32 rounding differs, nothing more.
-    expect(worst, `largest relative difference in ${worstName}`).toBeLessThan(1e-3);
+    // Two backends: float32 rounding differs (most in the BN shifts, which start at 0 and
+    // move by sums over the batch), nothing more; a wrong gradient is off by far more.
+    expect(worst, `largest difference in ${worstName}`).toBeLessThan(2e-4);
   }, 600_000);
 });
