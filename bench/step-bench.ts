@@ -10,25 +10,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { NodeBackendName } from '../engine/backend/backend-names.js';
 import { selectBackend } from '../engine/backend/select-backend.js';
-import type { ModuleInput } from '../engine/model/network.js';
-import { countFlops } from '../engine/model/flops.js';
 import { measureMatMulRate } from '../engine/backend/matmul-rate.js';
-import { makeStepBench, timeSteps } from './step-timing.js';
+import { measureStep, type StepRow } from './step-timing.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
-interface Row {
-  modules: number;
-  context: string;
-  samplesPerSec: number;
-  stepMs: number;
-  forwardGflopPerStep: number;
-  effectiveGflops: number;
-  ratioToMatMul: number;
-  peakMiB: number;
 }
 
 async function main(): Promise<void> {
@@ -37,33 +24,11 @@ async function main(): Promise<void> {
   const steps = Number(arg('steps', '3'));
   const matMulGflops = await measureMatMulRate(1024, 5);
   console.error(`backend ${backend}; matMul 1024x1024: ${matMulGflops.toFixed(1)} GFLOP/s`);
-  const rows: Row[] = [];
+  const rows: StepRow[] = [];
   for (const [modules, context] of [[1, 'R0'], [16, 'R0'], [16, 'R1E']] as const) {
-    const bench = makeStepBench(modules, context, batchSize);
-    const { net, runner, batch } = bench;
-    // Forward FLOPs of one training-mode pass through every module (heads and encoders included).
-    const flops = await countFlops(() => {
-      let input: ModuleInput = batch.input;
-      for (let k = 0; k < modules; k++) {
-        const out = net.forward(k, input, true);
-        input = { h: out.features, image: input.image, history: [...input.history, out.combined].slice(-Math.max(1, net.historyLength)) };
-      }
-    });
-    await bench.step(true); // warm-up (kernel set-up, momentum buffers) and peak memory
-    const stepMs = await timeSteps(bench, steps);
-    const effective = (3 * flops) / (stepMs / 1000) / 1e9;
-    rows.push({
-      modules,
-      context,
-      samplesPerSec: batchSize / (stepMs / 1000),
-      stepMs,
-      forwardGflopPerStep: flops / 1e9,
-      effectiveGflops: effective,
-      ratioToMatMul: effective / matMulGflops,
-      peakMiB: Math.max(...runner.peakBytes) / 2 ** 20,
-    });
-    console.error(JSON.stringify(rows[rows.length - 1]));
-    bench.dispose();
+    const row = await measureStep(modules, context, batchSize, steps, matMulGflops);
+    rows.push(row);
+    console.error(JSON.stringify(row));
   }
   const result = { date: new Date().toISOString(), backend, batchSize, steps, matMulGflops, rows, note: 'ratios are measured in one run; absolute times vary by machine' };
   mkdirSync('bench/results', { recursive: true });

@@ -1,12 +1,14 @@
 /**
  * How a benchmark times contsup: one training step of every module of a
  * network on one prepared batch, through the same StageRunner the trainer and
- * the devices use. Shared by step-bench and native-bench.
+ * the devices use. Shared by step-bench, native-bench and gpu-bench (the GPU
+ * check bundle).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { generateSynthetic } from '../engine/data/synthetic.js';
 import { DEFAULT_MODEL_CONFIG } from '../engine/model/config.js';
-import { GllNetwork } from '../engine/model/network.js';
+import { countFlops } from '../engine/model/flops.js';
+import { GllNetwork, type ModuleInput } from '../engine/model/network.js';
 import type { ResNetName } from '../engine/model/backbone.js';
 import { disposePrepared, prepareBatch, type PreparedBatch } from '../engine/train/batches.js';
 import { StageRunner } from '../engine/train/stage-runner.js';
@@ -50,4 +52,53 @@ export async function timeSteps(bench: StepBench, steps: number): Promise<number
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) await bench.step(false);
   return (performance.now() - t0) / steps;
+}
+
+/** One row of the training-step benchmark. */
+export interface StepRow {
+  modules: number;
+  context: string;
+  batchSize: number;
+  samplesPerSec: number;
+  stepMs: number;
+  forwardGflopPerStep: number;
+  effectiveGflops: number;
+  ratioToMatMul: number;
+  peakMiB: number;
+}
+
+/**
+ * ResNet-32 cut into `modules`: one profiled warm-up step, then the mean of
+ * `steps` timed ones; the effective rate (3 x forward FLOPs / step time) is
+ * compared with the backend's matMul rate measured in the same run.
+ */
+export async function measureStep(modules: number, context: string, batchSize: number, steps: number, matMulGflops: number): Promise<StepRow> {
+  const bench = makeStepBench(modules, context, batchSize);
+  try {
+    const { net, runner, batch } = bench;
+    // Forward FLOPs of one training-mode pass through every module (heads and encoders included).
+    const flops = await countFlops(() => {
+      let input: ModuleInput = batch.input;
+      for (let k = 0; k < modules; k++) {
+        const out = net.forward(k, input, true);
+        input = { h: out.features, image: input.image, history: [...input.history, out.combined].slice(-Math.max(1, net.historyLength)) };
+      }
+    });
+    await bench.step(true); // warm-up (kernel set-up, momentum buffers) and peak memory
+    const stepMs = await timeSteps(bench, steps);
+    const effective = (3 * flops) / (stepMs / 1000) / 1e9;
+    return {
+      modules,
+      context,
+      batchSize,
+      samplesPerSec: batchSize / (stepMs / 1000),
+      stepMs,
+      forwardGflopPerStep: flops / 1e9,
+      effectiveGflops: effective,
+      ratioToMatMul: effective / matMulGflops,
+      peakMiB: Math.max(...runner.peakBytes) / 2 ** 20,
+    };
+  } finally {
+    bench.dispose();
+  }
 }

@@ -47,12 +47,15 @@ function printMetrics(m: DeviceMetrics): string {
 export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal): Promise<void> {
   const write = (level: DeviceLogLevel, msg: string): void => void process.stderr.write(`${stamp()} ${level === 'info' ? '' : `${level}: `}${msg}\n`);
   // tfjs is loaded on use: the CLI registers this command in every process, the coordinator's too.
-  const { backendThreads, describeBackend, selectBackend } = await import('../engine/backend/select-backend.js');
+  const { backendAdapter, backendThreads, describeBackend, selectBackend } = await import('../engine/backend/select-backend.js');
   const { DeviceRuntime } = await import('../client/device-runtime.js');
+  const { measureDeviceSpeed } = await import('../engine/backend/speed.js');
+  const { readAsync } = await import('../engine/backend/matmul-rate.js');
   const threads = opts.threads ?? threadsPerDevice(1);
   const backend = await selectBackend(opts.backend, (msg) => write('info', msg), { threads });
   const detail = describeBackend();
   write('info', `backend: ${detail}; ${threadsLine(threads, await backendThreads())}`);
+  const adapter = backendAdapter();
 
   let finish: (err?: Error) => void = () => {};
   const finished = new Promise<void>((resolve, reject) => {
@@ -66,6 +69,9 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
     backend,
     memoryBytes: opts.memoryMb !== undefined ? opts.memoryMb * 2 ** 20 : totalmem(),
     userAgent: `contsup device; node ${process.version}; ${platform()} ${arch()}; ${detail}`,
+    ...(adapter !== null ? { adapter } : {}),
+    // dawn.node cannot read a GPU buffer synchronously (tfjs-webgpu's readSync needs an OffscreenCanvas).
+    ...(backend === 'webgpu' ? { measureSpeed: () => measureDeviceSpeed(readAsync) } : {}),
     log: write,
     onStatus: (s: DeviceStatus) => {
       write('info', `status: ${s.state}${s.detail ? ` (${s.detail})` : ''}`);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../engine/data/dataset.js';
 import { loadDataset } from '../engine/data/load-dataset.js';
 import type { NodeBackendName } from '../engine/backend/backend-names.js';
-import { describeBackend, selectBackend } from '../engine/backend/select-backend.js';
+import { backendAdapter, describeBackend, selectBackend } from '../engine/backend/select-backend.js';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../engine/model/config.js';
 import { GllNetwork } from '../engine/model/network.js';
 import { parseJobSpec, type JobSpec } from '../protocol/job-spec.js';
@@ -118,6 +118,10 @@ export async function runTrain(opts: TrainCommandOptions): Promise<EpochReport[]
   if (opts.threads !== undefined) (await import('../engine/backend/native/activate.js')).requestNativeThreads(opts.threads);
   const backend = await selectBackend(opts.backend, log);
   log(`backend: ${describeBackend()}`);
+  const adapter = backendAdapter();
+  if (adapter !== null) log(`adapter: ${adapter}`);
+  // Only where there is one, so the JSON of CPU runs stays as it was.
+  const withAdapter = adapter !== null ? { adapter } : {};
   const data = await getDataset(opts, log);
   const net = new GllNetwork(modelConfigFor(opts, data));
   const counts = net.paramCounts();
@@ -125,7 +129,7 @@ export async function runTrain(opts: TrainCommandOptions): Promise<EpochReport[]
   if (opts.decoder) params.decoder = counts.decoder;
   const trainer = new InProcessTrainer(net, { epochs: opts.epochs, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed });
   const summary = `${opts.model} K=${net.moduleCount} ${opts.context} ${opts.loss} ${opts.head}${opts.decoder ? ' +decoder' : ''} on ${data.name} (${data.train.count} train / ${data.test.count} test, ${data.train.height}x${data.train.width}x${data.train.channels})`;
-  if (opts.json) emit({ event: 'start', backend, model: opts.model, modules: net.moduleCount, context: opts.context, dataset: data.name, trainCount: data.train.count, testCount: data.test.count, params });
+  if (opts.json) emit({ event: 'start', backend, ...withAdapter, model: opts.model, modules: net.moduleCount, context: opts.context, dataset: data.name, trainCount: data.train.count, testCount: data.test.count, params });
   else log(`${summary}\nparams: ${JSON.stringify(params)}`);
   try {
     const reports = await trainer.fit(data, {
@@ -148,6 +152,7 @@ export async function runTrain(opts: TrainCommandOptions): Promise<EpochReport[]
           samplesPerSec: round(r.samplesPerSec, 1),
           peakBytes: r.peakBytes,
           backend,
+          ...withAdapter,
           params,
           trainLoss: r.trainLoss.map((l) => round(l, 4)),
         };

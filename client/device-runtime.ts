@@ -158,7 +158,7 @@ export class DeviceRuntime {
   private onConnect(): void {
     this.welcomed = false;
     this.setState('connecting', 'joining');
-    const { token, name, kind, backend, memoryBytes, userAgent } = this.options;
+    const { token, name, kind, backend, memoryBytes, userAgent, adapter } = this.options;
     this.socket?.emit(EVENTS.deviceJoin, {
       protocolVersion: PROTOCOL_VERSION,
       token,
@@ -168,6 +168,7 @@ export class DeviceRuntime {
       memoryBytes: Math.max(0, Math.floor(memoryBytes)),
       speedGflops: this.speedGflops,
       ...(userAgent === undefined ? {} : { userAgent: userAgent.slice(0, 1024) }),
+      ...(adapter === undefined || adapter === '' ? {} : { adapter: adapter.slice(0, 256) }),
     });
   }
 

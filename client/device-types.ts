@@ -64,6 +64,8 @@ export interface DeviceRuntimeOptions {
   /** GFLOP/s benchmark, run once before the first join; default measureDeviceSpeed (matMul on the current backend). */
   measureSpeed?: () => number | Promise<number>;
   userAgent?: string;
+  /** A GPU backend's adapter (vendor, architecture, description), reported on join. */
+  adapter?: string;
   log?: DeviceLog;
   onStatus?: (status: DeviceStatus) => void;
   /** The stage this device holds (null: none). */

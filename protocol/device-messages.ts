@@ -13,6 +13,8 @@ export const deviceJoinSchema = z.strictObject({
   memoryBytes: counterSchema,
   speedGflops: z.number().min(0),
   userAgent: z.string().max(1024).optional(),
+  /** A GPU backend's adapter: vendor, architecture, description (e.g. 'nvidia hopper NVIDIA H100'). */
+  adapter: z.string().min(1).max(256).optional(),
 });
 export type DeviceJoin = z.infer<typeof deviceJoinSchema>;
 

@@ -128,6 +128,8 @@ export interface DeviceView {
   memoryBytes: number;
   speedGflops: number;
   userAgent: string | null;
+  /** The GPU adapter the device reported on join (webgpu); null on CPU backends. */
+  adapter: string | null;
   /** Round trip of an empty net:probe; null until measured. */
   rttMs: number | null;
   /** Coordinator -> device throughput of a 256 KiB probe; null until measured. */

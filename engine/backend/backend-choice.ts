@@ -12,13 +12,24 @@ export interface Activated {
   detail: string;
   /** The GPU backend runs on a software rasteriser: WebAssembly is usually faster then. */
   software: boolean;
+  /** A GPU backend's adapter (vendor, architecture, description), at most 200 characters. */
+  adapter?: string;
 }
+
+/**
+ * Thrown by `activate` when the backend would run on a software adapter and
+ * software was not allowed: such a GPU backend is slower than the CPU ones.
+ */
+export class SoftwareAdapter extends Error {}
 
 /** One backend in an order of preference: adding a backend is adding one entry. */
 export interface BackendEntry<N extends string> {
   name: N;
-  /** Makes it tfjs's current backend, or throws saying why it cannot be used. */
-  activate: () => Promise<Activated>;
+  /**
+   * Makes it tfjs's current backend, or throws saying why it cannot be used
+   * (SoftwareAdapter when it would run in software and `allowSoftware` is false).
+   */
+  activate: (opts: { allowSoftware: boolean }) => Promise<Activated>;
 }
 
 export interface BackendChoice<N extends string> extends Activated {
@@ -44,31 +55,41 @@ export function firstLine(err: unknown): string {
 /**
  * Makes the first entry that loads current (or only `forced`), with
  * tfjs-core's gradients registered, logging one line per entry skipped.
+ * A backend on a software adapter is used when forced; otherwise it is tried
+ * again right after `softwareAfter` (never, without it).
  */
 export async function chooseBackend<N extends string>(
   entries: readonly BackendEntry<N>[],
   forced: N | undefined,
   wording: ChoiceWording<N>,
   log: (msg: string) => void,
+  softwareAfter?: N,
 ): Promise<BackendChoice<N>> {
-  const candidates = forced === undefined ? entries : entries.filter((e) => e.name === forced);
+  const candidates: { name: N; activate: BackendEntry<N>['activate']; allowSoftware: boolean }[] = (
+    forced === undefined ? entries : entries.filter((e) => e.name === forced)
+  ).map((e) => ({ name: e.name, activate: e.activate, allowSoftware: forced !== undefined }));
   const skipped: string[] = [];
-  for (const { name, activate } of candidates) {
+  let retries = 0;
+  for (let i = 0; i < candidates.length; i++) {
+    const { name, activate, allowSoftware } = candidates[i]!;
     try {
-      const activated = await activate();
+      const activated = await activate({ allowSoftware });
       await ensureGradients();
       return { name, ...activated, skipped };
     } catch (err: unknown) {
       if (forced !== undefined && wording.forcedFailed) throw wording.forcedFailed(name, err);
+      if (err instanceof SoftwareAdapter && softwareAfter !== undefined) {
+        // In their own order, after `softwareAfter` (and after each other).
+        const after = candidates.findIndex((c) => c.name === softwareAfter && !c.allowSoftware);
+        candidates.splice(Math.max(after + retries, i) + 1, 0, { name, activate, allowSoftware: true });
+        retries++;
+      }
       const line = wording.skipped(name, err);
       skipped.push(line);
       log(line);
     }
   }
-  throw wording.none(
-    candidates.map((e) => e.name),
-    skipped,
-  );
+  throw wording.none([...new Set(candidates.map((e) => e.name))], skipped);
 }
 
 /** tf.setBackend + tf.ready, failing loudly when tfjs reports the backend did not initialise. */

@@ -4,7 +4,7 @@ import { convGeometry, type ConvGeometry } from './conv-geometry.js';
 import { input, KernelOps, type KernelArgs } from './kernel-ops.js';
 import { registerMissingWasmKernels } from './missing-kernels.js';
 
-export type FastGradBackendName = 'wasm' | 'cpu';
+export type FastGradBackendName = 'wasm' | 'cpu' | 'webgpu';
 
 /** Marks our kernel functions, so registering twice (even from two module copies) is a no-op. */
 const FAST = Symbol.for('contsup.fastConvGradient');
@@ -75,14 +75,22 @@ const FACTORIES: Array<[string, (b: FastGradBackendName, prev: tf.KernelFunc | u
 ];
 
 /**
+ * webgpu keeps its own input gradient (a real GPU kernel; ours reads the filter
+ * back to the CPU) and gets only the filter gradient, which is naive there.
+ */
+function factoriesFor(backendName: string): typeof FACTORIES {
+  return backendName === 'webgpu' ? FACTORIES.filter(([name]) => name === tf.Conv2DBackpropFilter) : FACTORIES;
+}
+
+/**
  * Replaces Conv2DBackpropFilter / Conv2DBackpropInput of `backendName` by kernels that
  * run the backend's own forward Conv2D (wasm lacks the filter gradient entirely and
  * its input gradient is ~10x slower than a forward conv; the cpu backend's are ~100x
- * slower than its forward conv). On wasm it also adds the other kernels training needs.
- * Idempotent.
+ * slower than its forward conv; webgpu's filter gradient is one thread per weight).
+ * On wasm it also adds the other kernels training needs. Idempotent.
  */
 export function registerFastConvGradients(backendName: FastGradBackendName): void {
-  for (const [kernelName, make] of FACTORIES) {
+  for (const [kernelName, make] of factoriesFor(backendName)) {
     const existing = tf.getKernel(kernelName, backendName) as tf.KernelConfig | undefined;
     if ((existing?.kernelFunc as Marked | undefined)?.[FAST]) continue;
     if (existing !== undefined) tf.unregisterKernel(kernelName, backendName);
@@ -96,7 +104,7 @@ export function registerFastConvGradients(backendName: FastGradBackendName): voi
 
 /** True when `backendName` currently runs our conv gradient kernels. */
 export function hasFastConvGradients(backendName: string): boolean {
-  return FACTORIES.every(([name]) => {
+  return factoriesFor(backendName).every(([name]) => {
     const k = tf.getKernel(name, backendName) as tf.KernelConfig | undefined;
     return (k?.kernelFunc as Marked | undefined)?.[FAST] === true;
   });

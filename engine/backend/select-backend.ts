@@ -43,6 +43,14 @@ const NODE_BACKENDS = [
       'libtensorflow; set TFJS_NODE_CDN_STORAGE to a mirror where that host is unreachable), or use --backend wasm',
   },
   {
+    name: 'webgpu',
+    // Automatically only on a hardware adapter: lavapipe is far slower than wasm.
+    activate: async (opts) => (await import('./node-webgpu.js')).activateNodeWebGpu(opts),
+    howToFix:
+      'install the optional dependency `webgpu` (dawn.node) and a Vulkan driver: `apt-get install libvulkan1` plus the ' +
+      'GPU vendor driver, or Mesa 25 `mesa-vulkan-drivers` (lavapipe, software) from bookworm-backports; or use --backend wasm',
+  },
+  {
     name: 'tensorflow',
     activate: () => activateNative(TFJS_NODE, 'tensorflow (libtensorflow, CPU)'),
     howToFix:
@@ -72,6 +80,7 @@ void sameNames;
 if (NODE_BACKENDS.some((b, i) => b.name !== NODE_BACKEND_NAMES[i])) throw new Error('select-backend.ts and backend-names.ts list different backends');
 
 let description: string | null = null;
+let adapter: string | null = null;
 
 /** What selectBackend may be asked besides the backend's name. */
 export interface SelectBackendOptions {
@@ -87,8 +96,9 @@ export async function backendThreads(): Promise<number> {
 
 /**
  * Makes a TensorFlow.js backend current and ready to train: `requested`, or else the
- * fastest that loads (tensorflow-gpu, tensorflow, wasm, cpu), logging one line per
- * backend skipped. Also registers tfjs-core's gradients and, on wasm and cpu, the fast
+ * fastest that loads (tensorflow-gpu, webgpu on a hardware adapter, tensorflow, wasm,
+ * cpu), logging one line per backend skipped. A software WebGPU adapter is used only
+ * when `requested` is 'webgpu'. Also registers tfjs-core's gradients and, on wasm and cpu, the fast
  * conv gradient kernels. Throws, saying how to fix it, when `requested` cannot load.
  */
 export async function selectBackend(requested?: NodeBackendName, log: (msg: string) => void = () => {}, options: SelectBackendOptions = {}): Promise<NodeBackendName> {
@@ -109,7 +119,13 @@ export async function selectBackend(requested?: NodeBackendName, log: (msg: stri
     log,
   );
   description = choice.detail;
+  adapter = choice.adapter ?? null;
   return choice.name;
+}
+
+/** The adapter the chosen GPU backend runs on (e.g. 'mesa software llvmpipe ..., software adapter'); null on a CPU backend. */
+export function backendAdapter(): string | null {
+  return tf.getBackend() === 'webgpu' ? adapter : null;
 }
 
 /** What selectBackend chose, e.g. 'wasm (SIMD, 1 thread)'; else tfjs's current backend name. */

@@ -85,6 +85,7 @@ export class DevicesService implements OnModuleDestroy {
       memoryBytes: msg.memoryBytes,
       speedGflops: msg.speedGflops,
       userAgent: msg.userAgent ?? null,
+      adapter: msg.adapter ?? null,
       rttMs: null,
       bandwidthBytesPerSec: null,
       status: 'idle',
@@ -96,7 +97,7 @@ export class DevicesService implements OnModuleDestroy {
     this.sockets.set(id, socket);
     this.bySocket.set(socket, id);
     socket.emit(EVENTS.deviceWelcome, { deviceId: id, protocolVersion: PROTOCOL_VERSION, heartbeatMs: this.config.heartbeatMs });
-    this.config.log(`device ${id} joined: ${msg.name} (${msg.kind}/${msg.backend}, ${msg.speedGflops.toFixed(1)} GFLOP/s, ${(msg.memoryBytes / 2 ** 20).toFixed(0)} MiB)`);
+    this.config.log(`device ${id} joined: ${msg.name} (${msg.kind}/${msg.backend}${msg.adapter !== undefined ? ` on ${msg.adapter}` : ''}, ${msg.speedGflops.toFixed(1)} GFLOP/s, ${(msg.memoryBytes / 2 ** 20).toFixed(0)} MiB)`);
     // Plans use the probed network; a device is offered to jobs once probing ends (or times out).
     void this.probe(id).finally(() => this.emitAvailable());
   }

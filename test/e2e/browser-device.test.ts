@@ -65,7 +65,7 @@ describe.skipIf(!HAS_CHROMIUM)('browser device (Chromium) beside a Node device',
   afterAll(runCleanups);
 
   /** Opens the dashboard and the device page, joins, runs the job (created by `create`) to the end. */
-  async function run(name: string, webgpu: boolean, create: (dashboard: Page) => Promise<string>): Promise<Run> {
+  async function run(name: string, webgpu: boolean, create: (dashboard: Page) => Promise<string>, query = ''): Promise<Run> {
     const browser = await launchBrowser({ webgpu });
     const dashboard = await browser.newPage();
     const dashProblems = watchPage(dashboard);
@@ -74,7 +74,7 @@ describe.skipIf(!HAS_CHROMIUM)('browser device (Chromium) beside a Node device',
 
     const device = await browser.newPage();
     const deviceProblems = watchPage(device);
-    await device.goto(`${c.url}/device?token=${encodeURIComponent(JOIN_TOKEN)}&name=${name}`);
+    await device.goto(`${c.url}/device?token=${encodeURIComponent(JOIN_TOKEN)}&name=${name}${query}`);
     await device.click('#join');
     await device.locator('#status[data-state="joined"]').waitFor({ timeout: 60_000 });
     await waitForIdleDevice(c.url, name, 30_000, () => deviceProblems.log.join('\n'));
@@ -136,16 +136,29 @@ describe.skipIf(!HAS_CHROMIUM)('browser device (Chromium) beside a Node device',
     expect(r.deviceProblems.log.filter((l) => l.startsWith('pageerror')), r.deviceProblems.log.join('\n')).toEqual([]);
   }
 
+  it('ranks SwiftShader\'s software WebGPU after WebAssembly and says why', async () => {
+    const browser = await launchBrowser({ webgpu: true });
+    const page = await browser.newPage();
+    const problems = watchPage(page);
+    await page.goto(`${c.url}/device?token=${encodeURIComponent(JOIN_TOKEN)}&name=browser-ranking`);
+    await page.click('#join');
+    await page.locator('#status[data-state="joined"]').waitFor({ timeout: 60_000 });
+    expect(await page.locator('#backend').getAttribute('data-backend'), problems.log.join('\n')).toBe('wasm');
+    expect(await page.locator('#fallback').textContent()).toMatch(/fell back: WebGPU ranked after WebAssembly: software adapter \(.*swiftshader/i);
+    await page.close();
+  }, 90_000);
+
   it(
-    'trains a stage on WebGPU (--enable-unsafe-webgpu) and the dashboard shows it',
+    'trains a stage on WebGPU forced with ?backend=webgpu (--enable-unsafe-webgpu) and the dashboard shows it',
     async () => {
       const name = 'browser-webgpu';
       const r = await run(name, true, async () => {
         const res = await api(c.url, 'POST', '/api/jobs', { token: ADMIN_TOKEN, body: JOB });
         expect(res.status, JSON.stringify(res.body)).toBe(201);
         return (res.body as { id: string }).id;
-      });
+      }, '&backend=webgpu');
       expect(await r.device.locator('#backend').getAttribute('data-backend')).toBe('webgpu');
+      expect(await r.device.locator('#backend').getAttribute('data-software')).toBe('true');
       expect(await r.device.locator('#fallback').getAttribute('data-fell-back')).toBe('false');
       expect(await r.dashboard.locator(`#devices tr[data-name="${name}"]`).getAttribute('data-backend')).toBe('webgpu');
       await checkRun(r, name, 'webgpu');

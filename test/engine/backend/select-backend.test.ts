@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { measureMatMulRate } from '../../../engine/backend/matmul-rate.js';
 import { hasFastConvGradients } from '../../../engine/backend/fast-conv-grads.js';
 import { hasCoreGradients } from '../../../engine/backend/gradients.js';
+import { probeNodeAdapter } from '../../../engine/backend/node-webgpu.js';
 import { backendThreads, describeBackend, selectBackend } from '../../../engine/backend/select-backend.js';
 
 function installed(pkg: string): boolean {
@@ -16,7 +17,16 @@ function installed(pkg: string): boolean {
 }
 
 // On machines with tfjs-node the automatic choice is legitimately 'tensorflow'.
-const noNative = !installed('@tensorflow/tfjs-node') && !installed('@tensorflow/tfjs-node-gpu');
+const noNative = !installed('@tensorflow/tfjs-node') && !installed('@tensorflow/tfjs-node-gpu') && !(await hardwareAdapter());
+
+/** True on a machine whose dawn.node adapter is a real GPU: the automatic choice is webgpu there. */
+async function hardwareAdapter(): Promise<boolean> {
+  try {
+    return !(await probeNodeAdapter()).software;
+  } catch {
+    return false;
+  }
+}
 
 describe('selectBackend', () => {
   it.runIf(noNative)('falls back to wasm without tfjs-node and the native addon, logging one line per skipped backend', async () => {
@@ -28,10 +38,12 @@ describe('selectBackend', () => {
       delete process.env.CONTSUP_NATIVE;
     }
     expect(tf.getBackend()).toBe('wasm');
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(/^backend tensorflow-gpu skipped: .*tfjs-node-gpu/);
-    expect(lines[1]).toMatch(/^backend tensorflow skipped: .*tfjs-node/);
-    expect(lines[2]).toMatch(/^backend native skipped: the native addon is hidden/);
+    // No adapter, no dawn.node, or (here, on lavapipe) a software adapter: never webgpu automatically.
+    expect(lines[1]).toMatch(/^backend webgpu skipped: /);
+    expect(lines[2]).toMatch(/^backend tensorflow skipped: .*tfjs-node/);
+    expect(lines[3]).toMatch(/^backend native skipped: the native addon is hidden/);
     expect(lines.every((l) => !l.includes('\n'))).toBe(true);
   });
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { activateCpu, activateWasm, chooseBackend, firstLine, type Activated, type BackendChoice as Choice, type BackendEntry } from '../../../engine/backend/backend-choice.js';
+import { activateCpu, activateWasm, chooseBackend, firstLine, SoftwareAdapter, type Activated, type BackendChoice as Choice, type BackendEntry } from '../../../engine/backend/backend-choice.js';
 // Vite copies each binary into the build (hashed) and gives its URL: the
 // coordinator serves them, no CDN.
 import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
@@ -15,6 +15,7 @@ interface GpuAdapterInfoLike {
   vendor?: string;
   architecture?: string;
   description?: string;
+  isFallbackAdapter?: boolean;
 }
 interface GpuAdapterLike {
   info?: GpuAdapterInfoLike;
@@ -41,7 +42,12 @@ async function makeCurrent(name: string): Promise<void> {
   if (value !== 5) throw new Unavailable(`a test addition gave ${value}, not 5`);
 }
 
-async function activateWebGpu(): Promise<Activated> {
+/** Why a software GPU waits until WebAssembly was tried. */
+function softwareOnly(what: string): SoftwareAdapter {
+  return new SoftwareAdapter(`software adapter (${what}): WebAssembly is usually several times faster; open /device?backend=webgpu to use it anyway`);
+}
+
+async function activateWebGpu({ allowSoftware }: { allowSoftware: boolean }): Promise<Activated> {
   const gpu = (navigator as Navigator & NavigatorGpu).gpu;
   if (!gpu) throw new Unavailable('navigator.gpu is missing (this browser has no WebGPU, or it is disabled)');
   let adapter: GpuAdapterLike | null;
@@ -51,13 +57,18 @@ async function activateWebGpu(): Promise<Activated> {
     throw new Unavailable(`requestAdapter() threw: ${firstLine(err)}`);
   }
   if (!adapter) throw new Unavailable('no adapter (the browser offers no WebGPU device here)');
-  await import('@tensorflow/tfjs-backend-webgpu');
-  await makeCurrent('webgpu');
   const info = adapter.info;
   const what = [info?.vendor, info?.architecture, info?.description].filter((s) => s !== undefined && s !== '').join(' ');
-  const fallback = adapter.isFallbackAdapter === true ? 'software fallback adapter' : '';
+  // Chromium moved isFallbackAdapter from the adapter into its info.
+  const fallback = adapter.isFallbackAdapter === true || info?.isFallbackAdapter === true ? 'software fallback adapter' : '';
   const parts = [what, fallback].filter((s) => s !== '');
-  return { detail: parts.length > 0 ? `webgpu (${parts.join(', ')})` : 'webgpu', software: fallback !== '' || SOFTWARE_GPU.test(what) };
+  const software = fallback !== '' || SOFTWARE_GPU.test(what);
+  // Decided before the backend loads: a software adapter costs a slow start for nothing.
+  if (software && !allowSoftware) throw softwareOnly(parts.join(', '));
+  await import('@tensorflow/tfjs-backend-webgpu');
+  await makeCurrent('webgpu');
+  const adapterText = parts.join(', ').slice(0, 200);
+  return { detail: parts.length > 0 ? `webgpu (${parts.join(', ')})` : 'webgpu', software, ...(adapterText !== '' ? { adapter: adapterText } : {}) };
 }
 
 async function activateWebGl(): Promise<Activated> {
@@ -102,7 +113,8 @@ export type BackendChoice = Choice<BrowserBackendName>;
 /**
  * Makes the fastest working TensorFlow.js backend current (WebGPU, WebGL,
  * WebAssembly, CPU, or only `forced`), with tfjs-core's gradients registered,
- * and says why each faster one was skipped.
+ * and says why each faster one was skipped. A GPU backend on a software
+ * adapter (SwiftShader) ranks after WebAssembly unless forced.
  */
 export async function selectBrowserBackend(forced?: BrowserBackendName, log: (msg: string) => void = () => {}): Promise<BackendChoice> {
   const label = (name: BrowserBackendName): string => BROWSER_ENTRIES.find((e) => e.name === name)?.label ?? name;
@@ -112,11 +124,13 @@ export async function selectBrowserBackend(forced?: BrowserBackendName, log: (ms
     {
       skipped: (name, err) => {
         // The whole error (stack) for whoever opens the console; the page shows one line.
+        if (err instanceof SoftwareAdapter) return `${label(name)} ranked after WebAssembly: ${firstLine(err)}`;
         if (!(err instanceof Unavailable)) console.warn(`${label(name)} failed:`, err);
         return `${label(name)} unavailable: ${firstLine(err)}`;
       },
       none: (_tried, skipped) => new Error(`no TensorFlow.js backend could be initialised: ${skipped.join('; ')}`),
     },
     log,
+    'wasm',
   );
 }

@@ -144,6 +144,7 @@ async function join(): Promise<void> {
       // data(), not dataSync(): WebGPU cannot read synchronously.
       measureSpeed: () => measureDeviceSpeed(readAsync),
       userAgent: `${navigator.userAgent}; ${choice.detail}`,
+      ...(choice.adapter !== undefined ? { adapter: choice.adapter } : {}),
       log,
       onStatus: showStatus,
       onStage: showStage,
