@@ -71,12 +71,13 @@ async function activateWebGpu({ allowSoftware }: { allowSoftware: boolean }): Pr
   return { detail: parts.length > 0 ? `webgpu (${parts.join(', ')})` : 'webgpu', software, ...(adapterText !== '' ? { adapter: adapterText } : {}) };
 }
 
-async function activateWebGl(): Promise<Activated> {
+async function activateWebGl({ allowSoftware }: { allowSoftware: boolean }): Promise<Activated> {
   const canvas = document.createElement('canvas');
   const gl = canvas.getContext('webgl2') ?? canvas.getContext('webgl');
   if (!gl) throw new Unavailable('no WebGL context (GPU blocked or disabled)');
   const info = gl.getExtension('WEBGL_debug_renderer_info');
   const renderer = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+  if (SOFTWARE_GPU.test(renderer) && !allowSoftware) throw softwareOnly(renderer);
   await import('@tensorflow/tfjs-backend-webgl');
   await makeCurrent('webgl');
   // Training needs float32 render targets; without them gradients come out as float16 garbage.
