@@ -102,3 +102,30 @@ export async function measureStep(modules: number, context: string, batchSize: n
     bench.dispose();
   }
 }
+
+/** Time spent in one kernel name over a profiled step. */
+export interface KernelTime {
+  name: string;
+  calls: number;
+  ms: number;
+}
+
+/**
+ * One training step under tf.profile, with the backend's time per kernel
+ * summed by kernel name, largest first: where a step's time goes (a naive
+ * kernel shows up at the top). Kernel times are the backend's own timer
+ * (GPU timestamps where the adapter has them), so they need not add up to
+ * the step's wall time.
+ */
+export async function profileKernels(bench: StepBench): Promise<KernelTime[]> {
+  const info = await tf.profile(() => bench.step(false));
+  const byName = new Map<string, KernelTime>();
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const row = byName.get(k.name) ?? { name: k.name, calls: 0, ms: 0 };
+    row.calls += 1;
+    row.ms += ms;
+    byName.set(k.name, row);
+  }
+  return [...byName.values()].sort((a, b) => b.ms - a.ms);
+}

@@ -327,8 +327,12 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--memory-format', choices=['channels_last', 'contiguous'], default='channels_last',
                     help='layout of activations and conv weights (channels_last, like contsup\'s NHWC, is the faster on this CPU)')
+    ap.add_argument('--device', choices=['cpu', 'cuda'], default='cpu',
+                    help='cuda: the GPU check (bench/gpu-check.sh) runs the same network on the GPU')
     ap.add_argument('--json', action='store_true', help='print one JSON object on stdout')
     a = ap.parse_args()
+    if a.device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda: this torch has no CUDA device')
     if a.threads < 1 or a.steps < 1 or a.warmup < 0 or a.batch < 2:
         raise SystemExit('--threads, --steps must be >= 1, --warmup >= 0, --batch >= 2')
     torch.set_num_threads(a.threads)
@@ -339,16 +343,28 @@ def main():
     if expected is not None and counts != expected:
         raise SystemExit(f'parameter counts {counts} differ from contsup\'s {expected}')
     channels_last = a.memory_format == 'channels_last'
+    dev = torch.device(a.device)
+    for m in mods:
+        m.to(dev)
     trainer = Trainer(mods, recent, a.lr, channels_last)
     fmt = trainer.fmt
-    image = torch.randn(a.batch, 3, 32, 32).contiguous(memory_format=fmt)
-    labels = torch.randint(0, 10, (a.batch,))
+    image = torch.randn(a.batch, 3, 32, 32).contiguous(memory_format=fmt).to(dev)
+    labels = torch.randint(0, 10, (a.batch,)).to(dev)
     for _ in range(a.warmup):
         trainer.step(image, labels)
-    trainer.step(image, labels, profile=True)
+    # The profiler's allocation events are the CPU's: on CUDA the peak is the allocator's own maximum.
+    if a.device == 'cpu':
+        trainer.step(image, labels, profile=True)
+    else:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        trainer.step(image, labels)
+        trainer.peak = [torch.cuda.max_memory_allocated()]
     t0 = time.perf_counter()
     for _ in range(a.steps):
         trainer.step(image, labels)
+    if a.device == 'cuda':
+        torch.cuda.synchronize()
     step_s = (time.perf_counter() - t0) / a.steps
     result = {
         'side': 'pytorch',
@@ -357,6 +373,7 @@ def main():
         'modules': len(mods),
         'context': a.context,
         'batch': a.batch,
+        'device': a.device,
         'threads': torch.get_num_threads(),
         'memoryFormat': a.memory_format,
         'steps': a.steps,

@@ -27,6 +27,34 @@ export function filterGradient(ops: KernelOps, x: tf.TensorInfo, dy: tf.TensorIn
   return ops.permute(r, [1, 2, 0, 3]);
 }
 
+/**
+ * The same dw as one matrix product over shifted copies of x (im2col):
+ * [kh*kw*inC, outC] = patches^T . dy. For GPU backends: their matMul splits the
+ * long reduction (batch x positions) across workgroups, their conv kernels do
+ * not, so the conv form above leaves a GPU with a handful of busy workgroups.
+ */
+export function patchFilterGradient(ops: KernelOps, x: tf.TensorInfo, dy: tf.TensorInfo, g: ConvGeometry): tf.TensorInfo {
+  if (isPointwise(g)) return pointwiseFilterGradient(ops, x, dy, g);
+  const n = g.batch * g.outH * g.outW;
+  // The last tap's rows reach (kh - 1) + outH * sh: pad that far (slices drop the rest).
+  const padBottom = Math.max(0, g.kh - 1 + g.outH * g.sh - g.inH - g.padTop);
+  const padRight = Math.max(0, g.kw - 1 + g.outW * g.sw - g.inW - g.padLeft);
+  const xpad = ops.pad(x, [[0, 0], [g.padTop, padBottom], [g.padLeft, padRight], [0, 0]]);
+  const taps: tf.TensorInfo[] = [];
+  for (let u = 0; u < g.kh; u++) {
+    for (let v = 0; v < g.kw; v++) {
+      const shifted = ops.slice(xpad, [0, u, v, 0], [g.batch, g.outH * g.sh, g.outW * g.sw, g.inC]);
+      // Rows u, u + sh, ...: one plain slice of a reshape, as in subsample().
+      const cells = ops.reshape(shifted, [g.batch * g.outH, g.sh, g.outW, g.sw * g.inC]);
+      const strided = g.sh === 1 && g.sw === 1 ? shifted : ops.slice(cells, [0, 0, 0, 0], [g.batch * g.outH, 1, g.outW, g.inC]);
+      taps.push(ops.reshape(strided, [n, g.inC]));
+    }
+  }
+  const patches = ops.concat(taps, 1); // [n, kh*kw*inC], tap-major like the filter's layout
+  const prod = ops.matMul(patches, ops.reshape(dy, [n, g.outC]), true, false);
+  return ops.reshape(prod, [g.kh, g.kw, g.inC, g.outC]);
+}
+
 /** 1x1 without padding: dw = x[:, ::s, ::s, :]^T . dy as one matrix product. */
 function pointwiseFilterGradient(ops: KernelOps, x: tf.TensorInfo, dy: tf.TensorInfo, g: ConvGeometry): tf.TensorInfo {
   const n = g.batch * g.outH * g.outW;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { filterGradient, inputGradient } from './conv-grad-math.js';
+import { filterGradient, inputGradient, patchFilterGradient } from './conv-grad-math.js';
 import { convGeometry, type ConvGeometry } from './conv-geometry.js';
 import { input, KernelOps, type KernelArgs } from './kernel-ops.js';
 import { registerMissingWasmKernels } from './missing-kernels.js';
@@ -43,7 +43,9 @@ function makeFilterKernel(backendName: FastGradBackendName, previous: tf.KernelF
       const nchw = a.dataFormat === 'NCHW';
       const xs = nchw ? ops.transpose(x, TO_NHWC) : x;
       const dys = nchw ? ops.transpose(dy, TO_NHWC) : dy;
-      return ops.keep(filterGradient(ops, xs, dys, g));
+      // On a GPU the im2col product; on the CPU backends the conv form, measured faster there.
+      const grad = backendName === 'webgpu' ? patchFilterGradient : filterGradient;
+      return ops.keep(grad(ops, xs, dys, g));
     } finally {
       ops.disposeTemps();
     }

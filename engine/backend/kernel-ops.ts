@@ -120,6 +120,12 @@ export class KernelOps {
     return this.fromValues(padValues(this.read(x), x.shape, paddings), shape, x.dtype);
   }
 
+  /** Joins tensors of equal shape except along `axis`. */
+  concat(xs: tf.TensorInfo[], axis: number): tf.TensorInfo {
+    // tfjs passes Concat's inputs as an array where other kernels get a map.
+    return this.run('Concat', xs as unknown as tf.NamedTensorInfoMap, { axis });
+  }
+
   /** 2-D a . b with optional transposes. */
   matMul(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo {
     if (this.backendName === 'wasm') {

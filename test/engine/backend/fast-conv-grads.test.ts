@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { patchFilterGradient } from '../../../engine/backend/conv-grad-math.js';
+import { convGeometry } from '../../../engine/backend/conv-geometry.js';
 import { hasFastConvGradients, registerFastConvGradients } from '../../../engine/backend/fast-conv-grads.js';
+import { KernelOps } from '../../../engine/backend/kernel-ops.js';
 import { ensureGradients } from '../../../engine/backend/gradients.js';
 import { refFilterGrad, refInputGrad, relError, seededValues, type RefConv } from './conv-reference.js';
 
@@ -140,6 +143,26 @@ describe.each<Backend>(['wasm', 'cpu'])('fast conv gradients on %s', (backend) =
     // Kernel temporaries bypass the engine: only the backend's own count sees them.
     expect(after.dataIds).toBe(before.dataIds);
     tf.dispose([x, w]);
+  });
+});
+
+// webgpu's filter gradient (an im2col matrix product), run here on the cpu backend's kernels.
+describe('the im2col filter gradient', () => {
+  it.each(CASES)('matches the reference filter gradient for $name', async (c) => {
+    await tf.setBackend('cpu');
+    const r = refConv(c, 11);
+    const x = tf.tensor4d(r.x, [c.b, c.h, c.w, c.ci]);
+    const dy = tf.tensor4d(r.dy, [c.b, r.oh, r.ow, c.co]);
+    const g = convGeometry(x.shape, [c.k, c.k, c.ci, c.co], dy.shape, [c.s, c.s], c.pad, 'NHWC');
+    const ops = new KernelOps('cpu', tf.backend());
+    try {
+      const dw = patchFilterGradient(ops, x, dy, g);
+      expect(dw.shape).toEqual([c.k, c.k, c.ci, c.co]);
+      expect(relError(ops.read(dw) as Float32Array, refFilterGrad(r))).toBeLessThan(TOL);
+    } finally {
+      ops.disposeTemps();
+      tf.dispose([x, dy]);
+    }
   });
 });
 
