@@ -14,6 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { NodeBackendName } from '../engine/backend/backend-names.js';
@@ -207,11 +208,21 @@ interface ResultRow {
 
 const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
 
-function markdown(rows: ResultRow[], meta: { date: string; quick: boolean; reps: number; plan: StepPlan; skipped: string[] }): string {
+/** The machine's load while the run measured: 1-minute load averages at its start and end (what `uptime` shows). */
+interface Load {
+  cores: number;
+  start: number;
+  end: number;
+}
+
+const loadNow = (): number => Number(loadavg()[0].toFixed(2));
+
+function markdown(rows: ResultRow[], meta: { date: string; quick: boolean; reps: number; plan: StepPlan; skipped: string[]; load?: Load }): string {
   const out: string[] = [];
   out.push(`# Native backend vs PyTorch (${meta.quick ? 'QUICK smoke run: 1 repetition, few steps; indicative only' : `${meta.reps} repetitions, median`})`);
   out.push('');
   out.push(`${meta.date}; ResNet-32, batch ${meta.plan.batch}, one training step of every module per batch; ${meta.plan.warmup} warm-up + ${meta.plan.steps} timed step(s) per measurement, each in a fresh process.`);
+  if (meta.load) out.push(`Machine: ${meta.load.cores} cores; 1-minute load average ${meta.load.start} at the start, ${meta.load.end} at the end (other work shared the cores).`);
   for (const s of meta.skipped) out.push(`- ${s}`);
   out.push('');
   out.push('| K | context | side | threads | samples/s | ratio to PyTorch (same threads) | peak MiB, largest module | PyTorch peak MiB, largest module |');
@@ -242,6 +253,7 @@ async function driver(): Promise<void> {
   const reps = intArg('reps', quick ? 1 : 2, 1);
   const plan: StepPlan = { batch: intArg('batch', 128, 2), steps: intArg('steps', quick ? 1 : 3, 1), warmup: intArg('warmup', 1, 0) };
   const skipped: string[] = [];
+  const loadStart = loadNow();
   const sides = await availableSides((why) => {
     skipped.push(why);
     console.log(why);
@@ -255,7 +267,7 @@ async function driver(): Promise<void> {
         const m = await measure(side, row, plan);
         const key = `${side.id}/${row.modules}/${row.context}`;
         runs.set(key, [...(runs.get(key) ?? []), m]);
-        process.stderr.write(`rep ${rep + 1}/${reps} K=${row.modules} ${row.context} ${side.id}: ${m.samplesPerSec.toFixed(1)} samples/s (${m.detail})\n`);
+        process.stderr.write(`rep ${rep + 1}/${reps} K=${row.modules} ${row.context} ${side.id}: ${m.samplesPerSec.toFixed(1)} samples/s (${m.detail}; load ${loadNow()})\n`);
       }
     }
   }
@@ -291,18 +303,19 @@ async function driver(): Promise<void> {
     }
   }
   const date = new Date().toISOString();
+  const load: Load = { cores: cpus().length, start: loadStart, end: loadNow() };
   mkdirSync('bench/results', { recursive: true });
-  const result = { date, quick, reps, ...plan, model: 'resnet32', skipped, rows };
+  const result = { date, quick, reps, ...plan, model: 'resnet32', skipped, load, rows };
   writeFileSync('bench/results/native-bench.json', `${JSON.stringify(result, null, 2)}\n`);
-  const md = markdown(rows, { date, quick, reps, plan, skipped });
+  const md = markdown(rows, { date, quick, reps, plan, skipped, load });
   writeFileSync('bench/results/native-bench.md', md);
   process.stdout.write(md);
 }
 
 /** `--render`: rewrites native-bench.md from native-bench.json (after a change of the table only). */
 function render(): void {
-  const r = JSON.parse(readFileSync('bench/results/native-bench.json', 'utf8')) as { date: string; quick: boolean; reps: number; rows: ResultRow[]; skipped: string[] } & StepPlan;
-  const md = markdown(r.rows, { date: r.date, quick: r.quick, reps: r.reps, plan: { batch: r.batch, steps: r.steps, warmup: r.warmup }, skipped: r.skipped });
+  const r = JSON.parse(readFileSync('bench/results/native-bench.json', 'utf8')) as { date: string; quick: boolean; reps: number; rows: ResultRow[]; skipped: string[]; load?: Load } & StepPlan;
+  const md = markdown(r.rows, { date: r.date, quick: r.quick, reps: r.reps, plan: { batch: r.batch, steps: r.steps, warmup: r.warmup }, skipped: r.skipped, load: r.load });
   writeFileSync('bench/results/native-bench.md', md);
   process.stdout.write(md);
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, backendHasKernel, runFused } from '../backend/fused-kernels.js';
 import type { ParamRole, ParamStore } from './params.js';
 
 /** Where a layer's parameters go: which module owns them and which group they count in. */
@@ -104,6 +105,7 @@ function batchNormTrain(
   eps: number,
   onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
 ): tf.Tensor4D {
+  if (backendHasKernel(BATCH_NORM_TRAIN) && backendHasKernel(BATCH_NORM_TRAIN_GRAD)) return fusedBatchNormTrain(x, gamma, beta, eps, onStats);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xIn, g, b] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
@@ -123,6 +125,31 @@ function batchNormTrain(
         const n = xh.size / xh.shape[3]!;
         const dyCentred = tf.sub(tf.sub(dy, tf.div(dBeta, n)), tf.mul(xh, tf.div(dGamma, n)));
         return [tf.mul(dyCentred, tf.mul(gm, rs)), dGamma, dBeta];
+      },
+    };
+  });
+  return f(x, gamma, beta) as tf.Tensor4D;
+}
+
+/** The same batch norm and gradient, each one kernel, on a backend that has them (see fused-kernels.ts). */
+function fusedBatchNormTrain(
+  x: tf.Tensor4D,
+  gamma: tf.Variable,
+  beta: tf.Variable,
+  eps: number,
+  onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
+): tf.Tensor4D {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xIn, g, b] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const [y, mean, variance, invstd] = runFused(BATCH_NORM_TRAIN, { x: xIn, gamma: g, beta: b }, { eps });
+    onStats(mean as tf.Tensor1D, variance as tf.Tensor1D);
+    save([xIn, mean, invstd, g]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, mu, rs, gm] = saved;
+        return runFused(BATCH_NORM_TRAIN_GRAD, { dy, x: xs, mean: mu, invstd: rs, gamma: gm }, { eps });
       },
     };
   });

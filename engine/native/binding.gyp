@@ -10,7 +10,9 @@
         "src/elementwise.cc",
         "src/reduce.cc",
         "src/shape.cc",
-        "src/matmul.cc"
+        "src/matmul.cc",
+        "src/batchnorm.cc",
+        "src/optim.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

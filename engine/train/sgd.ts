@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { SGD_STEP, backendHasKernel, runFused } from '../backend/fused-kernels.js';
 
 export interface SgdOptions {
   momentum: number;
@@ -20,16 +21,24 @@ export class Sgd {
 
   apply(variables: tf.Variable[], grads: tf.NamedTensorMap, lr: number): void {
     const { momentum: m, weightDecay: wd, nesterov } = this.options;
+    // One kernel per variable where the backend has it (same float32 operations, in the same order).
+    const fused = backendHasKernel(SGD_STEP);
     tf.tidy(() => {
       for (const v of variables) {
         const grad = grads[v.name];
         if (!grad) continue; // a variable the loss does not reach (e.g. a head weighted 0)
-        const g = wd > 0 ? tf.add(grad, tf.mul(v, wd)) : grad;
         let buf = this.buffers.get(v);
         if (!buf) {
           buf = tf.variable(tf.zerosLike(v), false);
           this.buffers.set(v, buf);
         }
+        if (fused) {
+          const [vNext, bufNext] = runFused(SGD_STEP, { v, grad, buf }, { lr, momentum: m, weightDecay: wd, nesterov });
+          buf.assign(bufNext);
+          v.assign(vNext);
+          continue;
+        }
+        const g = wd > 0 ? tf.add(grad, tf.mul(v, wd)) : grad;
         buf.assign(tf.add(tf.mul(buf, m), g));
         const update = nesterov ? tf.add(g, tf.mul(buf, m)) : buf;
         v.assign(tf.sub(v, tf.mul(update, lr)));

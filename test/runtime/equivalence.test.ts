@@ -1,12 +1,10 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceRuntime } from '../../client/device-runtime.js';
 import type { DeviceProblem } from '../../client/device-types.js';
-import { GllNetwork } from '../../engine/model/network.js';
-import { getDataset, modelConfigFor, type TrainCommandOptions } from '../../cli/train-command.js';
 import { loadModel } from '../../engine/train/checkpoint.js';
-import { InProcessTrainer } from '../../engine/train/gll-trainer.js';
 import { useTestBackend } from '../helpers/backend.js';
 import { api, cleanups, runCleanups, startTestCoordinator, waitForStatus } from '../server/helpers.js';
+import { compareParams, trainingMoved, trainReference, type EquivalenceSpec } from './equivalence-reference.js';
 import { waitForIdle, type JobDetailJson } from './processes.js';
 
 beforeAll(useTestBackend);
@@ -32,9 +30,9 @@ async function runtimeDevice(url: string, token: string, name: string, problems:
 describe('DeviceRuntime pipeline vs the in-process trainer', () => {
   it('ends with the in-process trainer weights: resnet20 K=3 R1E, one batch in flight, float32 wire', async () => {
     // R1E at K=3: module 2 takes module 1's input as R context, so the R history crosses whichever cut the planner makes.
-    const spec = {
+    const spec: EquivalenceSpec = {
       model: 'resnet20', modules: 3, context: 'R1E', dataset: 'synthetic', limitTrain: 64, limitTest: 32, batchSize: 16, epochs: 1, minDevices: 2, seed: 5, lr: 0.05, wire: 'float32',
-    } as const;
+    };
     // Both devices train in this process and block its event loop while they do: give heartbeats room.
     const c = await startTestCoordinator({ heartbeatMs: 10_000, credits: 1 });
     const problems: DeviceProblem[] = [];
@@ -53,49 +51,21 @@ describe('DeviceRuntime pipeline vs the in-process trainer', () => {
     const distributed = loadModel(file.body as Uint8Array);
     cleanups.push(() => distributed.dispose());
 
-    const opts: TrainCommandOptions = { ...spec, head: '1c2f', loss: 'ce', decoder: false, partition: 'equal', json: false };
-    const data = await getDataset(opts, () => undefined);
-    const reference = new GllNetwork(modelConfigFor(opts, data));
-    const trainer = new InProcessTrainer(reference, { epochs: spec.epochs, batchSize: spec.batchSize, lr: spec.lr, seed: spec.seed });
-    cleanups.push(() => {
-      trainer.dispose();
-      reference.dispose();
-    });
-    const [epoch] = await trainer.fit(data);
+    const reference = await trainReference(spec);
 
     // Same evaluation as the pipeline's.
-    expect(done.epochs[0]!.testError).toBeCloseTo(epoch!.testError, 6);
+    expect(done.epochs[0]!.testError).toBeCloseTo(reference.testError, 6);
     expect(done.epochs[0]!.moduleErrors).toHaveLength(2);
-    done.epochs[0]!.moduleErrors.forEach((e, m) => expect(e, `module ${m}`).toBeCloseTo(epoch!.moduleErrors[m]!, 6));
+    done.epochs[0]!.moduleErrors.forEach((e, m) => expect(e, `module ${m}`).toBeCloseTo(reference.moduleErrors[m]!, 6));
 
     // Every parameter and BN statistic, by name.
-    const want = reference.store.params;
-    const got = new Map(distributed.store.params.map((p) => [p.name, p]));
+    const want = reference.network.store.params;
+    const got = new Map(distributed.store.params.map((p) => [p.name, p.variable]));
     expect([...got.keys()].sort()).toEqual(want.map((p) => p.name).sort());
     expect(want.some((p) => p.name.includes('/ctx/r1'))).toBe(true);
-    let worst = 0;
-    let worstName = '';
-    for (const p of want) {
-      const a = got.get(p.name)!.variable.dataSync();
-      const b = p.variable.dataSync();
-      expect(a.length, p.name).toBe(b.length);
-      for (let i = 0; i < a.length; i++) {
-        const d = Math.abs(a[i]! - b[i]!);
-        if (!(d <= worst)) {
-          worst = d;
-          worstName = p.name;
-        }
-      }
-    }
+    const { worst, worstName } = compareParams(got, reference.network, false);
     expect(worst, `largest difference in ${worstName}`).toBeLessThan(1e-5);
     // And training moved the weights (a pipeline that never stepped would not match either, but say so plainly).
-    const fresh = new GllNetwork(modelConfigFor(opts, data));
-    cleanups.push(() => fresh.dispose());
-    const moved = want.filter((p) => p.trainable).some((p) => {
-      const a = p.variable.dataSync();
-      const b = fresh.store.get(p.name)!.variable.dataSync();
-      return a.some((v, i) => v !== b[i]);
-    });
-    expect(moved).toBe(true);
+    expect(trainingMoved(reference)).toBe(true);
   });
 });

@@ -33,6 +33,11 @@ export interface NativeAddon {
   addN(xs: T[]): T;
   select(condition: T, a: T, b: T): T;
   fusedBatchNorm(x: T, mean: T, variance: T, offset: T | null, scale: T | null, eps: number): T;
+  // batchnorm.cc: training mode over the channel axis; [y, mean, variance, invstd] and [dx, dGamma, dBeta]
+  batchNormTrain(x: T, gamma: T, beta: T, eps: number): [T, T, T, T];
+  batchNormTrainGrad(dy: T, x: T, mean: T, invstd: T, gamma: T, eps: number): [T, T, T];
+  // optim.cc: one SGD step of one variable -> [v', buf']
+  sgdStep(v: T, grad: T, buf: T, lr: number, momentum: number, weightDecay: number, nesterov: boolean): [T, T];
   // reduce.cc
   reduce(op: string, x: T, axes: number[], keepDims: boolean, dtype: NativeDtype): T;
   argReduce(op: string, x: T, axis: number): T;

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeAddon, type NativeAddon } from './addon.js';
 import { convKernels } from './kernels/conv.js';
 import { elementwiseKernels } from './kernels/elementwise.js';
+import { fusedKernels } from './kernels/fused.js';
 import { matmulKernels } from './kernels/matmul.js';
 import { reduceKernels } from './kernels/reduce.js';
 import { shapeKernels } from './kernels/shape.js';
@@ -11,7 +12,7 @@ import { NativeBackend } from './native-backend.js';
 export const NATIVE_BACKEND = 'native';
 
 /** Every kernel the native backend has; anything else fails loudly (see nameTheAskingOp). */
-export const NATIVE_KERNELS = [...convKernels, ...elementwiseKernels, ...reduceKernels, ...shapeKernels, ...matmulKernels];
+export const NATIVE_KERNELS = [...convKernels, ...elementwiseKernels, ...reduceKernels, ...shapeKernels, ...matmulKernels, ...fusedKernels];
 
 type RunKernel = (kernelName: string, inputs: tf.NamedTensorMap, attrs?: tf.NamedAttrMap) => tf.Tensor | tf.Tensor[];
 interface EngineInternals {

@@ -10,6 +10,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitReduce(env, exports);
   InitShape(env, exports);
   InitMatmul(env, exports);
+  InitBatchNorm(env, exports);
+  InitOptim(env, exports);
   return exports;
 }
 

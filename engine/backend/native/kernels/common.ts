@@ -6,7 +6,7 @@ export type KernelArgs = Parameters<tf.KernelFunc>[0];
 /** One kernel of the native backend: what it is called and what it does. */
 export interface NativeKernel {
   kernelName: string;
-  kernelFunc: (args: KernelArgs) => tf.TensorInfo;
+  kernelFunc: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 }
 
 export function backendOf(args: KernelArgs): NativeBackend {
