@@ -55,6 +55,17 @@ export class CheckpointStore {
     return bytes;
   }
 
+  /**
+   * A rollback to `step`: checkpoints of later steps hold training that was
+   * undone (a lineage that no longer exists), so none of them may be restored.
+   */
+  async dropAfter(jobId: string, stage: number, step: number): Promise<void> {
+    for (const row of this.metrics.listCheckpoints(jobId, stage).filter((r) => r.step > step)) {
+      this.metrics.deleteCheckpoint(jobId, stage, row.step);
+      await rm(row.path, { force: true });
+    }
+  }
+
   private async prune(jobId: string, stage: number): Promise<void> {
     for (const old of this.metrics.listCheckpoints(jobId, stage).slice(KEEP_CHECKPOINTS)) {
       this.metrics.deleteCheckpoint(jobId, stage, old.step);
