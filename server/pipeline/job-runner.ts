@@ -257,7 +257,7 @@ export class JobRunner {
       this.life.note('bad-checkpoint', st, `checkpoint refused: ${err instanceof Error ? err.message : String(err)}`);
       throw err;
     }
-    const row = await this.deps.checkpoints.save(this.id, st.index, msg.epoch, msg.step, msg.weights);
+    const row = await this.deps.checkpoints.save(this.id, st.index, msg.epoch, msg.step, msg.weights, this.stages.length);
     this.life.checkpointStored(st, row.step);
   }
 
