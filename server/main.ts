@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { LoggerService } from '@nestjs/common';
@@ -22,6 +21,7 @@ import { serveWebApp } from './dashboard/static.assets.js';
 import { ContsupIoAdapter } from './io.adapter.js';
 import { CheckpointStore } from './storage/checkpoint.store.js';
 import { MetricsStore } from './storage/metrics.store.js';
+import { coordinatorTokens } from './storage/tokens.js';
 
 export interface CoordinatorOptions {
   port: number;
@@ -29,9 +29,9 @@ export interface CoordinatorOptions {
   host?: string;
   /** SQLite database, checkpoints (created if missing). */
   dataDir: string;
-  /** Devices must send it in device:join; generated when absent. */
+  /** Devices must send it in device:join; when absent, the one stored in the data dir, else generated (and stored). */
   joinToken?: string;
-  /** REST mutations need it as a Bearer token; generated when absent. */
+  /** REST mutations need it as a Bearer token; when absent, stored or generated as joinToken. */
   adminToken?: string;
   log?: (message: string) => void;
   /** Largest inbound message (Socket.IO maxHttpBufferSize), default 64 MiB. */
@@ -73,16 +73,16 @@ class NestLog implements LoggerService {
   }
 }
 
-const token = (): string => randomBytes(18).toString('base64url');
-
 /** Starts the coordinator: REST under /api, Socket.IO for devices and dashboards. */
 export async function startCoordinator(opts: CoordinatorOptions): Promise<CoordinatorHandle> {
   const host = opts.host ?? '0.0.0.0';
   const log = opts.log ?? ((m: string) => void process.stderr.write(`${m}\n`));
+  mkdirSync(opts.dataDir, { recursive: true });
+  const tokens = coordinatorTokens(opts.dataDir, { joinToken: opts.joinToken, adminToken: opts.adminToken });
   const config: CoordinatorConfig = {
     dataDir: opts.dataDir,
-    joinToken: opts.joinToken ?? token(),
-    adminToken: opts.adminToken ?? token(),
+    joinToken: tokens.joinToken,
+    adminToken: tokens.adminToken,
     heartbeatMs: opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     credits: opts.credits ?? DEFAULT_CREDITS,
     maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,

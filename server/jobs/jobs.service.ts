@@ -37,8 +37,25 @@ export class JobsService implements OnModuleInit {
     @Inject(CheckpointStore) private readonly checkpoints: CheckpointStore,
     @Inject(DashboardService) private readonly dashboard: DashboardService,
   ) {
-    const failed = metrics.failUnfinished('coordinator restarted');
-    if (failed > 0) config.log(`${failed} unfinished job(s) of an earlier run marked failed`);
+    this.resumeUnfinished();
+  }
+
+  /**
+   * Jobs an earlier run of this data dir left unfinished (it crashed or was
+   * stopped): a waiting one waits again; a running or paused one resumes
+   * from the newest checkpoint every stage has once enough devices rejoined
+   * (docs/runtime.md, restart). One that cannot (its data set is gone, its
+   * plan no longer fits) fails with the reason.
+   */
+  private resumeUnfinished(): void {
+    const rows = this.metrics.unfinishedJobs();
+    for (const row of rows) {
+      const runner = this.addRunner(row.id, row.spec, row.createdAt);
+      const started = row.status !== 'waiting' && row.plan.length > 0;
+      if (started) runner.resumeAfterRestart(row.plan, row.startedAt);
+      this.config.log(`job ${row.id} of an earlier run: ${started ? `resumes once ${row.plan.length} device(s) are idle` : 'waiting again'}`);
+      void runner.prepare();
+    }
   }
 
   onModuleInit(): void {
@@ -52,6 +69,13 @@ export class JobsService implements OnModuleInit {
     const id = `job-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const createdAt = Date.now();
     this.metrics.insertJob({ id, spec, status: 'waiting', plan: [], modelConfig: null, createdAt, startedAt: null, finishedAt: null, error: null });
+    const runner = this.addRunner(id, spec, createdAt);
+    this.config.log(`job ${id} created: ${spec.model} K=${spec.modules} ${spec.context} on ${spec.dataset}, ${spec.epochs} epoch(s)`);
+    void runner.prepare();
+    return this.get(id);
+  }
+
+  private addRunner(id: string, spec: JobSpec, createdAt: number): JobRunner {
     const runner = new JobRunner(id, spec, createdAt, {
       config: this.config,
       metrics: this.metrics,
@@ -68,9 +92,7 @@ export class JobsService implements OnModuleInit {
       dashEpoch: (e) => this.dashboard.epoch(e),
     });
     this.pipeline.add(runner);
-    this.config.log(`job ${id} created: ${spec.model} K=${spec.modules} ${spec.context} on ${spec.dataset}, ${spec.epochs} epoch(s)`);
-    void runner.prepare();
-    return this.get(id);
+    return runner;
   }
 
   list(): JobSummary[] {

@@ -75,6 +75,32 @@ export class FeedCursor {
     }
   }
 
+  /**
+   * A rollback (recovery.ts): training resumes at global step `step`, the
+   * first one the restored checkpoints do not hold. At an epoch boundary the
+   * epoch just trained is evaluated first unless `boundaryEvaluated`.
+   */
+  rollTo(step: number, boundaryEvaluated: boolean): void {
+    const per = this.feeder.batchesPerEpoch;
+    const epoch = Math.floor(step / per) + 1;
+    const index = step % per;
+    this.tally = new EvalTally();
+    this.evalAcked = 0;
+    this.finished = false;
+    if (index === 0 && epoch > 1 && !boundaryEvaluated) {
+      this.epoch = epoch - 1;
+      this.phase = 'eval';
+      this.nextIndex = 0;
+      this.ackedTrain = per;
+      return;
+    }
+    this.epoch = epoch;
+    this.phase = 'train';
+    this.nextIndex = index;
+    this.ackedTrain = index;
+    if (epoch > this.epochs) this.finished = true;
+  }
+
   /** Global step feeding resumes at. */
   resumeStep(): number {
     const f = this.feeder;

@@ -1,11 +1,11 @@
 import { EVENTS, type JobEvent, type JobSpec, type JobStatus, type PlanEntry, type ServerToDevicePayloads } from '../../protocol/index.js';
 import type { PlannedStage } from '../planner/planner.js';
 import { FINISHED_STATUSES } from '../storage/metrics.store.js';
-import { checkCheckpoint } from './checkpoint-checks.js';
 import { overdue, type StageFault } from './deadlines.js';
 import { FeedCursor } from './feed-cursor.js';
 import { Feeder } from './feeder.js';
 import { buildJobModel, imageShape, largestInboundBytes, outputBytesPerBatch, outputExpectation, type JobModel } from './job-model.js';
+import { rollBackPipeline, type RollbackJob } from './recovery.js';
 import type { RunnerDeps } from './runner-deps.js';
 import { StageState } from './stage-state.js';
 
@@ -46,6 +46,10 @@ export class JobLifecycle {
   readonly events: JobEvent[] = [];
   private finishTimer: NodeJS.Timeout | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
+  /** The stored plan of a job a previous coordinator run left running or paused (resumeAfterRestart). */
+  private restartPlan: PlanEntry[] | null = null;
+  /** Bumped by every fault: a rollback under way for an older one is abandoned. */
+  private faults = 0;
 
   constructor(
     readonly id: string,
@@ -87,6 +91,7 @@ export class JobLifecycle {
       this.cursor = new FeedCursor(feeder, this.spec.epochs);
       this.waitingFor = `${this.spec.minDevices} idle device(s)`;
       this.deps.metrics.updateJob(this.id, { modelConfig: model.config });
+      if (this.restartPlan) this.restoreStages(this.restartPlan);
     } catch (err: unknown) {
       this.fail(`preparing the job failed: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -95,14 +100,46 @@ export class JobLifecycle {
 
   /** Assigns every stage of `plan`; the job runs once all are ready. */
   start(plan: PlannedStage[]): void {
-    const model = this.model!;
-    this.stages = plan.map((p, s) => {
-      const maxFrame = outputBytesPerBatch(model, p.lastModule, this.spec.batchSize);
-      return new StageState(s, p.deviceId, p.firstModule, p.lastModule, p.estimatedMsPerBatch, outputExpectation(model, p.lastModule, this.spec.wire), maxFrame);
-    });
+    this.stages = plan.map((p, s) => this.makeStage(s, p.deviceId, p.firstModule, p.lastModule, p.estimatedMsPerBatch));
     this.waitingFor = 'stages to report ready';
     this.savePlan();
     for (const st of this.stages) this.sendAssign(st, undefined, 0);
+    this.startDeadlines();
+  }
+
+  /**
+   * This job was running or paused when the previous coordinator run ended:
+   * once prepared it is paused with the stored plan's stages, each waiting
+   * for a device; when all have one the pipeline rolls back to the newest
+   * consistent checkpoint (docs/runtime.md, restart). Call before prepare().
+   */
+  resumeAfterRestart(plan: PlanEntry[], startedAt: number | null): void {
+    this.restartPlan = plan;
+    this.startedAt = startedAt;
+    this.waitingFor = 'preparing data (coordinator restarted)';
+  }
+
+  private restoreStages(plan: PlanEntry[]): void {
+    const k = this.model!.moduleCount;
+    const contiguous = plan.length > 0 && plan.every((p, i) => p.stage === i && p.firstModule === (i === 0 ? 0 : plan[i - 1]!.lastModule + 1) && p.lastModule >= p.firstModule);
+    if (!contiguous || plan[plan.length - 1]!.lastModule !== k - 1) {
+      throw new Error(`cannot resume after the coordinator restarted: the stored plan does not cover modules 0..${k - 1} of this job's network`);
+    }
+    this.stages = plan.map((p) => this.makeStage(p.stage, p.deviceId, p.firstModule, p.lastModule, p.estimatedMsPerBatch));
+    for (const st of this.stages) st.lost = true;
+    this.setStatus('paused');
+    this.waitingFor = `${plan.length} device(s) (coordinator restarted)`;
+    this.note('coordinator-restarted', null, `the coordinator restarted: job resumes from the newest checkpoint every stage has once ${plan.length} device(s) are idle`);
+    this.startDeadlines();
+  }
+
+  private makeStage(index: number, deviceId: string, first: number, last: number, estimatedMs: number): StageState {
+    const model = this.model!;
+    const maxFrame = outputBytesPerBatch(model, last, this.spec.batchSize);
+    return new StageState(index, deviceId, first, last, estimatedMs, outputExpectation(model, last, this.spec.wire), maxFrame);
+  }
+
+  private startDeadlines(): void {
     const every = Math.min(1000, Math.max(50, this.deps.config.deadlineFloorMs / 4));
     this.deadlineTimer = setInterval(() => this.checkDeadlines(), every);
     this.deadlineTimer.unref();
@@ -150,7 +187,12 @@ export class JobLifecycle {
     return this.finished ? [] : this.stages.filter((s) => s.lost);
   }
 
-  /** Gives a lost stage to `deviceId`, with its newest usable checkpoint (or fresh weights). */
+  /**
+   * Gives a lost stage to `deviceId`. Once no stage waits for a device, the
+   * whole pipeline rolls back to the newest step every stage has a usable
+   * checkpoint of (recovery.ts): every stage restores it, feeding resumes
+   * after it, so no module misses or repeats a step.
+   */
   async reassign(st: StageState, deviceId: string): Promise<void> {
     st.deviceId = deviceId;
     st.lost = false;
@@ -158,33 +200,51 @@ export class JobLifecycle {
     st.clearTraffic();
     st.fedUpTo = -1;
     this.savePlan();
-    this.waitingFor = `stage ${st.index} to be rebuilt on device ${deviceId}`;
-    const found = await this.usableCheckpoint(st);
-    if (this.finished || st.deviceId !== deviceId) return;
-    this.deps.config.log(`job ${this.id}: stage ${st.index} -> device ${deviceId}${found ? ` from checkpoint step ${found.step}` : ' with fresh weights'}`);
-    this.waitingFor = 'stages to report ready';
-    const resume = this.cursor!.resumeStep();
-    // A checkpoint of step C holds training up to step C - 1; steps from there to `resume` are not fed again.
-    const from = found?.step ?? 0;
-    if (from < resume) {
-      st.missedSteps.push({ from, to: resume });
-      this.note('steps-missed', st, `modules ${st.firstModule}..${st.lastModule} of stage ${st.index} missed steps ${from}..${resume - 1} (restored from ${found ? `the checkpoint of step ${from}` : 'fresh weights'}, feeding resumes at step ${resume})`);
+    const waiting = this.stages.filter((s) => s.lost);
+    if (waiting.length > 0) {
+      this.waitingFor = this.restartPlan
+        ? `${waiting.length} device(s) (coordinator restarted)`
+        : `an idle device for stage(s) ${waiting.map((s) => s.index).join(', ')}`;
+      return;
     }
-    this.sendAssign(st, found?.weights, resume);
+    const fault = this.faults;
+    this.waitingFor = 'the newest checkpoint every stage has to be read';
+    const step = await rollBackPipeline(this.rollbackJob(), () => fault === this.faults && !this.finished && this.stages.every((s) => !s.lost));
+    if (step === null) return;
+    this.restartPlan = null;
+    this.note('rolled-back', null, `every stage restored to step ${step} (${step > 0 ? 'the newest checkpoint all stages have' : 'fresh weights'}); feeding resumes at ${this.cursor!.describe()}`);
+    this.waitingFor = 'stages to report ready';
+    this.deps.changed();
   }
 
-  /** The newest checkpoint of `st` that reads back intact and passes the receipt checks; older ones are the fallback. */
-  private async usableCheckpoint(st: StageState): Promise<{ step: number; weights: Uint8Array<ArrayBuffer> } | undefined> {
-    for (const row of this.deps.checkpoints.list(this.id, st.index)) {
-      try {
-        const weights = await this.deps.checkpoints.read(row);
-        checkCheckpoint(weights, { stage: st.index, firstModule: st.firstModule, lastModule: st.lastModule, step: row.step });
-        return { step: row.step, weights };
-      } catch (err: unknown) {
-        this.note('bad-checkpoint', st, `checkpoint ${row.path} cannot be used, falling back to an older one: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    return undefined;
+  private rollbackJob(): RollbackJob {
+    return {
+      id: this.id,
+      stages: this.stages,
+      cursor: this.cursor!,
+      metrics: this.deps.metrics,
+      checkpoints: this.deps.checkpoints,
+      note: (code, st, message) => this.note(code, st, message),
+      sendAssign: (st, weights, step) => {
+        this.deps.config.log(`job ${this.id}: stage ${st.index} -> device ${st.deviceId}${weights ? ` from checkpoint step ${step}` : ' with fresh weights'}`);
+        this.sendAssign(st, weights, step);
+      },
+    };
+  }
+
+  /** A stage's answer for training step `step` was accepted: its modules trained it (the step history). */
+  trained(st: StageState, step: number): void {
+    this.deps.metrics.insertTrained(this.id, st.index, st.firstModule, st.lastModule, step);
+  }
+
+  /**
+   * Checkpoints are kept only from a running job's ready stages: one sent
+   * while paused, or by a stage being rebuilt, is of training a rollback is
+   * about to undo.
+   */
+  keepsCheckpointOf(st: StageState, step: number): boolean {
+    // A stage trains only what it is fed: a later step is from before its last (re-)assignment.
+    return this.status === 'running' && st.ready && !st.lost && step <= st.fedUpTo + 1;
   }
 
   /** The device holding one or more stages is gone: pause, forget what was in flight. */
@@ -192,6 +252,7 @@ export class JobLifecycle {
     if (this.finished) return;
     const hit = this.stages.filter((s) => s.deviceId === deviceId && !s.lost);
     if (hit.length === 0) return;
+    this.faults++;
     for (const st of hit) {
       st.lost = true;
       st.ready = false;
@@ -238,7 +299,7 @@ export class JobLifecycle {
     this.complete('stopped', reason);
   }
 
-  /** The coordinator is shutting down: tell the devices, leave the stored status for the next start to fail. */
+  /** The coordinator is shutting down: tell the devices, leave the stored status for the next start to resume. */
   shutdown(): void {
     this.clearTimer();
     if (this.finished) return;

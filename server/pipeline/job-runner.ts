@@ -119,6 +119,11 @@ export class JobRunner {
     this.life.start(plan);
   }
 
+  /** A job the previous coordinator run left running or paused: resume it from its stored plan (call before prepare). */
+  resumeAfterRestart(plan: PlanEntry[], startedAt: number | null): void {
+    this.life.resumeAfterRestart(plan, startedAt);
+  }
+
   lostStages(): StageState[] {
     return this.life.lostStages();
   }
@@ -169,7 +174,10 @@ export class JobRunner {
     checkStageOutput(msg, st.expect, info.n);
     st.answered(msg.batchId, Date.now());
     st.bytesOut += payloadByteSize(msg);
-    if (info.phase === 'train') st.samples += info.n;
+    if (info.phase === 'train') {
+      st.samples += info.n;
+      this.life.trained(st, info.step);
+    }
     this.flow.relay(st, msg, info);
   }
 
@@ -201,6 +209,7 @@ export class JobRunner {
     const cursor = this.life.cursor!;
     if (info.phase === 'train') {
       st.samples += info.n;
+      this.life.trained(st, info.step);
       cursor.ackTrain(info.index);
     } else if (cursor.ackEval()) {
       this.life.finishEpoch();
@@ -237,6 +246,10 @@ export class JobRunner {
     const st = this.stageOf(deviceId, msg.stage, EVENTS.stageCheckpoint);
     checkCheckpointSize(msg, this.model!, st);
     st.bytesOut += msg.weights.byteLength;
+    if (!this.life.keepsCheckpointOf(st, msg.step)) {
+      this.deps.config.log(`job ${this.id}: checkpoint of step ${msg.step} from stage ${st.index} not kept (job ${this.status}, stage ${st.ready ? 'ready' : 'being rebuilt'}): a rollback undoes that training`);
+      return;
+    }
     try {
       checkCheckpoint(msg.weights, { stage: st.index, firstModule: st.firstModule, lastModule: st.lastModule, step: msg.step });
     } catch (err: unknown) {
@@ -244,7 +257,7 @@ export class JobRunner {
       this.life.note('bad-checkpoint', st, `checkpoint refused: ${err instanceof Error ? err.message : String(err)}`);
       throw err;
     }
-    const row = await this.deps.checkpoints.save(this.id, st.index, msg.epoch, msg.step, msg.weights);
+    const row = await this.deps.checkpoints.save(this.id, st.index, msg.epoch, msg.step, msg.weights, this.stages.length);
     this.life.checkpointStored(st, row.step);
   }
 

@@ -7,8 +7,15 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Checkpoints kept per stage; older ones are deleted once a newer one is safely on disk. */
+/**
+ * Steps that every stage has a checkpoint of kept per job (a rollback goes
+ * back to the newest of them, older ones are its fallback); checkpoints
+ * older than the oldest kept such step are deleted once newer ones are safely
+ * on disk.
+ */
 export const KEEP_CHECKPOINTS = 3;
+/** A stage never keeps more than this many, whatever the others have (a stage whose peers never checkpoint). */
+export const MAX_CHECKPOINTS_PER_STAGE = 24;
 
 /**
  * Stage checkpoints as opaque files `<dataDir>/jobs/<jobId>/stage-<s>-step-<step>.ckpt`,
@@ -25,7 +32,8 @@ export class CheckpointStore {
     return join(this.dataDir, 'jobs', jobId);
   }
 
-  async save(jobId: string, stage: number, epoch: number, step: number, weights: Uint8Array): Promise<CheckpointRow> {
+  /** Stores stage `stage`'s checkpoint of `step`; `stageCount` (the job's stages) decides what older ones may go. */
+  async save(jobId: string, stage: number, epoch: number, step: number, weights: Uint8Array, stageCount: number): Promise<CheckpointRow> {
     const dir = this.jobDir(jobId);
     await mkdir(dir, { recursive: true });
     const path = join(dir, `stage-${stage}-step-${step}.ckpt`);
@@ -34,7 +42,7 @@ export class CheckpointStore {
     await rename(tmp, path);
     const row: CheckpointRow = { stage, step, epoch, path, bytes: weights.byteLength, sha256: sha256(weights) };
     this.metrics.insertCheckpoint(jobId, row);
-    await this.prune(jobId, stage);
+    await this.prune(jobId, stageCount);
     return row;
   }
 
@@ -55,10 +63,34 @@ export class CheckpointStore {
     return bytes;
   }
 
-  private async prune(jobId: string, stage: number): Promise<void> {
-    for (const old of this.metrics.listCheckpoints(jobId, stage).slice(KEEP_CHECKPOINTS)) {
-      this.metrics.deleteCheckpoint(jobId, stage, old.step);
-      await rm(old.path, { force: true });
+  /**
+   * A rollback to `step`: checkpoints of later steps hold training that was
+   * undone (a lineage that no longer exists), so none of them may be restored.
+   */
+  async dropAfter(jobId: string, stage: number, step: number): Promise<void> {
+    for (const row of this.metrics.listCheckpoints(jobId, stage).filter((r) => r.step > step)) {
+      this.metrics.deleteCheckpoint(jobId, stage, row.step);
+      await rm(row.path, { force: true });
+    }
+  }
+
+  /**
+   * Upstream stages run ahead by the credits in flight, so a stage's newest
+   * few checkpoints need not be steps the others have: what is kept is
+   * counted in steps common to every stage (KEEP_CHECKPOINTS of them and
+   * everything newer), never per stage alone.
+   */
+  private async prune(jobId: string, stageCount: number): Promise<void> {
+    const lists = Array.from({ length: stageCount }, (_, s) => this.metrics.listCheckpoints(jobId, s));
+    const common = lists[0]!.map((r) => r.step).filter((step) => lists.every((l) => l.some((r) => r.step === step)));
+    // Newest first; with fewer common steps than KEEP_CHECKPOINTS every one of them stays.
+    const floor = common.length === 0 ? -1 : common[Math.min(KEEP_CHECKPOINTS, common.length) - 1]!;
+    for (const [stage, list] of lists.entries()) {
+      for (const [i, old] of list.entries()) {
+        if (old.step >= floor && i < MAX_CHECKPOINTS_PER_STAGE) continue;
+        this.metrics.deleteCheckpoint(jobId, stage, old.step);
+        await rm(old.path, { force: true });
+      }
     }
   }
 }

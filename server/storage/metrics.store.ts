@@ -28,6 +28,13 @@ export interface StepRow {
   count: number;
 }
 
+/** One module trained one global step: written when its stage's answer for that step is accepted (docs/runtime.md, recovery). */
+export interface TrainedRow {
+  module: number;
+  step: number;
+  stage: number;
+}
+
 export interface CheckpointRow {
   stage: number;
   step: number;
@@ -61,6 +68,9 @@ CREATE TABLE IF NOT EXISTS steps (
   job_id TEXT NOT NULL, stage INTEGER NOT NULL, module INTEGER NOT NULL, step INTEGER NOT NULL,
   loss REAL, correct INTEGER, count INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS steps_job ON steps (job_id, module, step);
+CREATE TABLE IF NOT EXISTS step_history (
+  job_id TEXT NOT NULL, module INTEGER NOT NULL, step INTEGER NOT NULL, stage INTEGER NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS step_history_job ON step_history (job_id, step);
 CREATE TABLE IF NOT EXISTS checkpoints (
   job_id TEXT NOT NULL, stage INTEGER NOT NULL, step INTEGER NOT NULL, epoch INTEGER NOT NULL,
   path TEXT NOT NULL, bytes INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (job_id, stage, step));
@@ -86,12 +96,9 @@ export class MetricsStore {
     if (!cols.some((c) => c.name === 'sha256')) this.db.exec('ALTER TABLE checkpoints ADD COLUMN sha256 TEXT');
   }
 
-  /** Jobs a previous coordinator left unfinished can't resume: their devices and pipeline state are gone. */
-  failUnfinished(reason: string): number {
-    const res = this.db
-      .prepare(`UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE status IN ('waiting', 'running', 'paused')`)
-      .run(reason, Date.now());
-    return res.changes;
+  /** Jobs a previous coordinator run left waiting, running or paused, in creation order (they are resumed). */
+  unfinishedJobs(): JobRow[] {
+    return this.listJobs().filter((j) => !FINISHED_STATUSES.includes(j.status));
   }
 
   insertJob(row: JobRow): void {
@@ -132,6 +139,11 @@ export class MetricsStore {
       .run(jobId, e.epoch, e.testError, JSON.stringify(e.moduleErrors), e.at);
   }
 
+  /** A rollback: evaluations of epochs after `epoch` were of weights that were undone. */
+  dropEpochsAfter(jobId: string, epoch: number): void {
+    this.db.prepare('DELETE FROM epochs WHERE job_id = ? AND epoch > ?').run(jobId, epoch);
+  }
+
   listEpochs(jobId: string): JobEpoch[] {
     const rows = this.db.prepare('SELECT epoch, test_error, module_errors, at FROM epochs WHERE job_id = ? ORDER BY epoch').all(jobId) as Array<{
       epoch: number;
@@ -154,6 +166,25 @@ export class MetricsStore {
     return this.db.prepare('SELECT stage, module, step, loss, correct, count FROM steps WHERE job_id = ? ORDER BY step, module').all(jobId) as Array<
       StepRow & { loss: number | null }
     >;
+  }
+
+  /** Modules first..last of `stage` trained `step`. */
+  insertTrained(jobId: string, stage: number, firstModule: number, lastModule: number, step: number): void {
+    const stmt = this.db.prepare('INSERT INTO step_history (job_id, module, step, stage, at) VALUES (?, ?, ?, ?, ?)');
+    const at = Date.now();
+    this.db.transaction(() => {
+      for (let m = firstModule; m <= lastModule; m++) stmt.run(jobId, m, step, stage, at);
+    })();
+  }
+
+  /** The step history of a job, by step then module (a rolled-back step appears once, from after the rollback). */
+  listTrained(jobId: string): TrainedRow[] {
+    return this.db.prepare('SELECT module, step, stage FROM step_history WHERE job_id = ? ORDER BY step, module, rowid').all(jobId) as TrainedRow[];
+  }
+
+  /** A rollback to `step`: the training of steps from `step` on was undone, so its history goes too. */
+  dropTrainedFrom(jobId: string, step: number): number {
+    return this.db.prepare('DELETE FROM step_history WHERE job_id = ? AND step >= ?').run(jobId, step).changes;
   }
 
   insertCheckpoint(jobId: string, c: CheckpointRow): void {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getJob, runCleanups, startTestCoordinator, waitFor, waitForStatus } from '../server/helpers.js';
+import { historyFaults, storedHistory } from '../server/step-history.js';
 import { type Child, createJob, dumpOutputs, exclusiveMachine, type JobDetailJson, listDevices, spawnDevice, storedCheckpoints, storedSteps, waitForIdle } from './processes.js';
 
 afterEach(runCleanups);
@@ -53,8 +54,9 @@ describe('a device process killed mid-job', () => {
     // It stays paused while no device is free.
     await new Promise((r) => setTimeout(r, 1000));
     expect((await getJob(c, id)).status).toBe('paused');
-    // What the lost stage must resume from: its newest stored checkpoint (none can arrive while paused).
-    const resumeFrom = Math.max(...checkpointsPaused.filter((r) => r.stage === victimStage).map((r) => r.step));
+    // What every stage must resume from: the newest step both have a checkpoint of (none is kept while paused).
+    const stepsOf = (stage: number): number[] => checkpointsPaused.filter((r) => r.stage === stage).map((r) => r.step);
+    const resumeFrom = Math.max(...stepsOf(victimStage).filter((s) => stepsOf(1 - victimStage).includes(s)));
 
     const spare = spawnDevice(c.url, c.joinToken, 'd3');
     devices.push(spare);
@@ -67,6 +69,7 @@ describe('a device process killed mid-job', () => {
     expect(done.plan[1 - victimStage]!.deviceId).toBe(survivorId);
     expect(spareId).not.toBe(victimId);
     expect(c.logs.some((l) => l.includes(`job ${id}: stage ${victimStage} -> device ${spareId} from checkpoint step ${resumeFrom}`))).toBe(true);
+    expect(c.logs.some((l) => l.includes(`job ${id}: stage ${1 - victimStage} -> device ${survivorId} from checkpoint step ${resumeFrom}`))).toBe(true);
     expect(done.progress).toMatchObject({ stepsDone: 16, totalSteps: 16 });
     expect(done.epochs.map((e) => e.epoch)).toEqual([1, 2]);
     for (const e of done.epochs) {
@@ -80,6 +83,8 @@ describe('a device process killed mid-job', () => {
     for (const module of [0, 1]) {
       expect(new Set(stepsAfter.filter((r) => r.module === module).map((r) => r.step)), `module ${module}`).toEqual(new Set(Array.from({ length: 16 }, (_, i) => i)));
     }
+    // The step history: after the rollback, every module trained every step exactly once.
+    expect(historyFaults(storedHistory(c.dataDir, id), 2, 16)).toEqual([]);
     // Each stage's final checkpoint (after step 15) is on disk.
     const checkpointsAfter = storedCheckpoints(c.dataDir, id);
     for (const stage of [0, 1]) {

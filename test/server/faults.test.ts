@@ -6,7 +6,7 @@ import { shapeDevice, type ShapeDevice } from './shape-device.js';
 afterEach(runCleanups);
 
 describe('faults', () => {
-  it('pauses when a stage device disconnects and resumes on a new device from its checkpoint', async () => {
+  it('pauses when a stage device disconnects and resumes on a new device, every stage from the newest checkpoint all stages have', async () => {
     const c = await startTestCoordinator();
     // Whichever device the planner puts on the last stage dies after acknowledging 5 batches.
     const onAssign = (a: StageAssign, d: ShapeDevice): void => {
@@ -28,13 +28,15 @@ describe('faults', () => {
     expect(assign.stage).toBe(deadStage);
     // Last stored checkpoint of that stage (checkpointEvery 3: after step 2).
     expect(new Uint8Array(assign.checkpoint!)).toEqual(new Uint8Array(dead.checkpoints.at(-1)!));
-    // The last stage acknowledged steps 0..4: feeding resumes at step 5.
-    expect(assign.step).toBe(5);
-    expect(spare.inputs[0]!.step).toBe(5);
+    // The last stage acknowledged steps 0..4, but the newest step both stages have a checkpoint of is 3: feeding resumes there.
+    expect(assign.step).toBe(3);
+    expect(spare.inputs[0]!.step).toBe(3);
     expect(done.epochs).toHaveLength(1);
-    // The surviving stage kept its weights: assigned once, never re-assigned.
+    // The surviving stage went back to step 3 too: re-assigned with its own checkpoint of it.
     const survivor = devices.find((d) => d !== dead)!;
-    expect(survivor.assigns).toHaveLength(1);
+    expect(survivor.assigns).toHaveLength(2);
+    expect(survivor.assigns[1]).toMatchObject({ stage: 0, step: 3 });
+    expect(new Uint8Array(survivor.assigns[1]!.checkpoint!)).toEqual(new Uint8Array(survivor.checkpoints[0]!));
     for (const d of [...devices, spare]) expect(d.maxInFlight).toBeLessThanOrEqual(2);
     const devicesNow = (await api(c, 'GET', '/api/devices')).body as Array<{ id: string; status: string }>;
     expect(devicesNow.find((d) => d.id === dead.deviceId)?.status).toBe('lost');

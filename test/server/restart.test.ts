@@ -9,7 +9,7 @@ import { shapeDevice } from './shape-device.js';
 afterEach(runCleanups);
 
 describe('restart', () => {
-  it('keeps job history in SQLite across a restart and fails jobs that were unfinished', async () => {
+  it('keeps job history in SQLite across a restart, and a job that was waiting waits again', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'contsup-restart-'));
     cleanups.unshift(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -30,9 +30,10 @@ describe('restart', () => {
     const list = (await api(second, 'GET', '/api/jobs')).body as JobJson[];
     expect(list.map((j) => [j.id, j.status])).toEqual([
       [doneId, 'done'],
-      [waitingId, 'failed'],
+      [waitingId, 'waiting'],
     ]);
-    expect(list[1]!.error).toBe('coordinator restarted');
+    expect(list[1]!.error).toBeNull();
+    await waitFor(async () => ((await api(second, 'GET', `/api/jobs/${waitingId}`)).body as JobJson).waitingFor?.includes('5 idle'), 'the second job to wait again');
     const old = (await api(second, 'GET', `/api/jobs/${doneId}`)).body as JobJson;
     expect(old.epochs).toEqual(done.epochs.map((e) => ({ ...e })));
     expect(old.plan.map((p) => [p.firstModule, p.lastModule])).toEqual([[0, 0], [1, 1]]);
