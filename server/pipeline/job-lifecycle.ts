@@ -2,6 +2,7 @@ import { EVENTS, type JobEvent, type JobSpec, type JobStatus, type PlanEntry, ty
 import type { PlannedStage } from '../planner/planner.js';
 import { FINISHED_STATUSES } from '../storage/metrics.store.js';
 import { checkCheckpoint } from './checkpoint-checks.js';
+import { planCut, type CutState } from './cuts.js';
 import { overdue, type StageFault } from './deadlines.js';
 import { FeedCursor } from './feed-cursor.js';
 import { Feeder } from './feeder.js';
@@ -39,6 +40,10 @@ export class JobLifecycle {
   waitingFor: string | null = 'preparing data';
   model: JobModel | null = null;
   stages: StageState[] = [];
+  /** cuts[s]: the cut between stage s and s + 1 (direct or relayed). */
+  cuts: CutState[] = [];
+  /** Tensor bytes of stage outputs the coordinator relayed. */
+  relayedTensorBytes = 0;
   cursor: FeedCursor | null = null;
   /** Training and evaluation are over; the last checkpoints are awaited. */
   finishing = false;
@@ -100,6 +105,7 @@ export class JobLifecycle {
       const maxFrame = outputBytesPerBatch(model, p.lastModule, this.spec.batchSize);
       return new StageState(s, p.deviceId, p.firstModule, p.lastModule, p.estimatedMsPerBatch, outputExpectation(model, p.lastModule, this.spec.wire), maxFrame);
     });
+    this.cuts = this.stages.slice(0, -1).map((st, s) => planCut(s, this.deps.peerOf(st.deviceId), this.deps.peerOf(this.stages[s + 1]!.deviceId), this.stages[s + 1]!.deviceId));
     this.waitingFor = 'stages to report ready';
     this.savePlan();
     for (const st of this.stages) this.sendAssign(st, undefined, 0);
@@ -157,6 +163,8 @@ export class JobLifecycle {
     st.ready = false;
     st.clearTraffic();
     st.fedUpTo = -1;
+    // Its neighbours keep their old peers: the cuts around a re-assigned stage relay from now on.
+    for (const cut of [this.cuts[st.index - 1], this.cuts[st.index]]) cut?.relay(`stage ${st.index} was re-assigned after a fault`);
     this.savePlan();
     this.waitingFor = `stage ${st.index} to be rebuilt on device ${deviceId}`;
     const found = await this.usableCheckpoint(st);
@@ -271,6 +279,12 @@ export class JobLifecycle {
       maxFrameBytes: st.maxFrameBytes,
     };
     if (checkpoint) payload.checkpoint = checkpoint;
+    const out = this.cuts[st.index];
+    const into = this.cuts[st.index - 1];
+    const next = this.stages[st.index + 1];
+    const address = next ? this.deps.peerOf(next.deviceId).address : null;
+    if (out?.mode === 'direct' && next && address !== null) payload.next = { deviceId: next.deviceId, address, token: out.token };
+    if (into?.mode === 'direct') payload.prev = { deviceId: this.stages[st.index - 1]!.deviceId, token: into.token, maxFrameBytes: this.stages[st.index - 1]!.maxFrameBytes };
     this.deps.send(st.deviceId, EVENTS.stageAssign, payload);
   }
 
