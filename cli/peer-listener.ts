@@ -90,7 +90,10 @@ export class PeerListener implements PeerInbound {
     this.current = grant;
     // A data link of an older grant must not deliver into the new stage.
     for (const [socket, s] of this.sessions) {
-      if (s.hello.purpose === 'data' && s.grant !== grant) this.refuse(socket, new ProtocolError('not-assigned', 'this device no longer holds the stage this link was opened for'), PEER_EVENTS.input, undefined, true);
+      if (s.hello.purpose !== 'data' || s.grant === grant) continue;
+      // Not a refusal of anything the peer sent: the stage ended here (released, replaced), so is the link.
+      socket.emit(PEER_EVENTS.error, { code: 'not-assigned', message: 'this device no longer holds the stage this link was opened for', event: PEER_EVENTS.input });
+      socket.disconnect(true);
     }
   }
 
