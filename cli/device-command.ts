@@ -14,6 +14,24 @@ export interface DeviceCommandOptions {
   memoryMb?: number;
   /** CPU threads for the backend (default: all cores). */
   threads?: number;
+  /** host:port to take stage inputs from other devices on (the direct plane). */
+  listen?: string;
+  /** host:port other devices dial to reach the listener (behind NAT); default the bound address. */
+  advertise?: string;
+}
+
+/** "host:port" with a port 0..65535 (0: any free port); IPv6 hosts in brackets. */
+export function hostPort(flag: string): (v: string) => string {
+  return (v) => {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+    if (!m || Number(m[2]) > 65535) throw new InvalidArgumentError(`${flag} must be HOST:PORT such as 127.0.0.1:4100 (port 0: any free port), got "${v}"`);
+    return v;
+  };
+}
+
+function splitHostPort(v: string): { host: string; port: number } {
+  const i = v.lastIndexOf(':');
+  return { host: v.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(v.slice(i + 1)) };
 }
 
 function url(v: string): string {
@@ -56,6 +74,9 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
   const detail = describeBackend();
   write('info', `backend: ${detail}; ${threadsLine(threads, await backendThreads())}`);
   const adapter = backendAdapter();
+  // Node-only: the browser bundle never reaches this import.
+  const peer = opts.listen === undefined ? undefined : await (await import('./peer-listener.js')).PeerListener.start({ ...splitHostPort(opts.listen), ...(opts.advertise === undefined ? {} : { advertise: opts.advertise }), log: (m) => write('warn', m) });
+  if (peer) write('info', `peer listener on port ${peer.port}, advertised as ${peer.listen.address}`);
 
   let finish: (err?: Error) => void = () => {};
   const finished = new Promise<void>((resolve, reject) => {
@@ -79,6 +100,7 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
       if (s.state === 'rejected') finish(new Error(`the coordinator refused this device: ${s.detail ?? 'no reason given'}`));
     },
     onMetrics: (m) => write('info', printMetrics(m)),
+    ...(peer ? { peer } : {}),
   });
 
   let stopping = false;
@@ -106,6 +128,7 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
     process.off('SIGTERM', onSigterm);
     signal?.removeEventListener('abort', onAbort);
     await runtime.stop();
+    await peer?.close();
   }
 }
 
@@ -119,6 +142,8 @@ export function deviceCommand(program: Command): void {
     .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(NODE_BACKEND_NAMES))
     .option('--memory-mb <n>', 'memory this device may use for training, MiB (default: all of the machine)', int('--memory-mb', 1))
     .option('--threads <n>', 'CPU threads for the backend (default: all cores)', parseThreads)
+    .option('--listen <host:port>', 'take stage inputs straight from the previous stage\'s device on this address (port 0: any free port)', hostPort('--listen'))
+    .option('--advertise <host:port>', 'address other devices dial to reach --listen (a host behind NAT); default the bound address', hostPort('--advertise'))
     .action(async (opts: DeviceCommandOptions) => {
       await runDevice(opts);
     });

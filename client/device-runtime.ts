@@ -1,8 +1,8 @@
 import { io } from 'socket.io-client';
 import type { JobStop, ErrorMessage } from '../protocol/control-messages.js';
-import type { StageInput } from '../protocol/data-messages.js';
+import type { StageInput, StageOutput } from '../protocol/data-messages.js';
 import type { DeviceWelcome, NetProbe } from '../protocol/device-messages.js';
-import { isProtocolError } from '../protocol/errors.js';
+import { ProtocolError, isProtocolError } from '../protocol/errors.js';
 import {
   EVENTS,
   SERVER_TO_DEVICE_EVENTS,
@@ -12,6 +12,7 @@ import {
   type ServerToDevicePayloads,
 } from '../protocol/events.js';
 import { parser } from '../protocol/parser.js';
+import type { NetPeerProbe } from '../protocol/peer-messages.js';
 import type { StageAssign, StageRelease } from '../protocol/stage-messages.js';
 import { validateFromServer } from '../protocol/validate.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
@@ -20,11 +21,17 @@ import type { DeviceLogLevel, DeviceProblem, DeviceRuntimeOptions, DeviceSocket,
 import { SerialQueue } from './serial-queue.js';
 import { measureDeviceSpeed } from '../engine/backend/speed.js';
 import { StageHost } from './stage-host.js';
+import { checkStageInput } from './stage-inputs.js';
+import { PeerLink, nextStageInput, probePeer } from './peer-link.js';
 
 interface StageSlot {
   assign: StageAssign;
   /** Null until the build task ran (or when it failed). */
   host: StageHost | null;
+  /** Direct plane: the link to the successor's device (stage:assign.next). */
+  link: PeerLink | null;
+  /** The coordinator was told this stage relays (the link failed). */
+  relaying: boolean;
 }
 
 /** Loose view of the socket for the event loop over every protocol event name. */
@@ -70,6 +77,7 @@ export class DeviceRuntime {
     'stage:release': (m) => this.onRelease(m),
     'stage:input': (m) => this.onInput(m),
     'job:stop': (m) => this.onJobStop(m),
+    'net:peer-probe': (m) => this.onPeerProbe(m),
     error: (m) => this.onCoordinatorError(m),
   };
 
@@ -169,6 +177,7 @@ export class DeviceRuntime {
       speedGflops: this.speedGflops,
       ...(userAgent === undefined ? {} : { userAgent: userAgent.slice(0, 1024) }),
       ...(adapter === undefined || adapter === '' ? {} : { adapter: adapter.slice(0, 256) }),
+      ...(this.options.peer ? { peer: { ...this.options.peer.listen } } : {}),
     });
   }
 
@@ -226,8 +235,9 @@ export class DeviceRuntime {
 
   private onAssign(m: StageAssign): void {
     if (this.slot) this.dropStage(`replaced by job ${m.jobId} stage ${m.stage}`);
-    const slot: StageSlot = { assign: m, host: null };
+    const slot: StageSlot = { assign: m, host: null, link: null, relaying: false };
     this.slot = slot;
+    this.openPeers(slot);
     this.options.onStage?.(this.stageInfo(slot));
     this.queue.push(() => {
       if (this.slot !== slot) return;
@@ -273,7 +283,7 @@ export class DeviceRuntime {
         this.send(EVENTS.stageEval, replies.eval);
         this.options.onMetrics?.({ kind: 'eval', eval: replies.eval });
       }
-      if (replies.output) this.send(EVENTS.stageOutput, replies.output);
+      if (replies.output) await this.forward(slot, replies.output, m);
       if (replies.done) this.send(EVENTS.stageDone, replies.done);
       if (replies.checkpoint) this.send(EVENTS.stageCheckpoint, replies.checkpoint);
       // A long step starves the interval timer; catch up right away.
@@ -305,12 +315,66 @@ export class DeviceRuntime {
     const slot = this.slot;
     if (!slot) return;
     this.slot = null;
+    slot.link?.close();
+    if (slot.assign.prev) this.options.peer?.grant(null);
     this.log('info', `job ${slot.assign.jobId}: stage ${slot.assign.stage} dropped (${reason})`);
     this.queue.push(() => {
       slot.host?.dispose();
       slot.host = null;
     });
     this.options.onStage?.(null);
+  }
+
+  /** Direct plane: grant the predecessor's device, dial the successor's (docs/runtime.md). */
+  private openPeers(slot: StageSlot): void {
+    const { assign } = slot;
+    const peer = this.options.peer;
+    if (assign.prev && peer) {
+      peer.grant({ jobId: assign.jobId, stage: assign.stage, prev: assign.prev, accept: (input, bytes) => this.onPeerInput(slot, input, bytes) });
+    } else if (peer) {
+      peer.grant(null);
+    }
+    if (assign.next && this.deviceId !== null) {
+      const hello = { protocolVersion: PROTOCOL_VERSION, purpose: 'data' as const, fromDeviceId: this.deviceId, token: assign.next.token, jobId: assign.jobId, stage: assign.stage + 1 };
+      slot.link = new PeerLink(assign.next, hello, (e) => this.problem({ code: e.code, message: `stage ${assign.stage + 1} refused: ${e.message}`, ...(e.event === undefined ? {} : { event: e.event }), ...(e.batchId === undefined ? {} : { batchId: e.batchId }), fromCoordinator: false }), this.options.peerConnectTimeoutMs);
+    }
+  }
+
+  /**
+   * Sends an output on: straight to the successor while the link holds,
+   * else through the coordinator, telling it once why the cut relays.
+   */
+  private async forward(slot: StageSlot, out: StageOutput, input: StageInput): Promise<void> {
+    const link = slot.link;
+    if (link && !slot.relaying) {
+      if (await link.ready()) {
+        link.send(nextStageInput(out, input));
+        return;
+      }
+      slot.relaying = true;
+      const reason = link.reason ?? 'the link is not open';
+      this.log('warn', `job ${slot.assign.jobId}: stage ${slot.assign.stage} relays through the coordinator: ${reason}`);
+      this.send(EVENTS.stageRelayFallback, { jobId: slot.assign.jobId, stage: slot.assign.stage, reason: reason.slice(0, 1024) });
+    }
+    if (this.slot === slot) this.send(EVENTS.stageOutput, out);
+  }
+
+  /** An input from the granted predecessor: checked as the coordinator checks outputs, reported, then queued. */
+  private onPeerInput(slot: StageSlot, input: StageInput, bytes: number): void {
+    if (this.slot !== slot || !slot.host) throw new ProtocolError('not-assigned', `peer:input for batch ${input.batchId}: stage ${input.stage} is not ready on this device`);
+    checkStageInput(input, slot.host.layout);
+    // Credits, deadlines and acknowledgements stay with the coordinator: it learns of every arrival.
+    this.send(EVENTS.stageArrived, { jobId: input.jobId, stage: input.stage, batchId: input.batchId, bytes });
+    this.onInput(input);
+  }
+
+  /** Measures the link to another device's listener for the planner; answered even while a step runs. */
+  private onPeerProbe(m: NetPeerProbe): void {
+    const from = this.deviceId ?? '';
+    probePeer(m.address, m.token, from, this.options.peerConnectTimeoutMs).then(
+      (r) => this.send(EVENTS.netPeerProbeResult, { probeId: m.probeId, targetDeviceId: m.targetDeviceId, rttMs: r.rttMs, bandwidthBytesPerSec: r.bandwidthBytesPerSec }),
+      (err: unknown) => this.send(EVENTS.netPeerProbeResult, { probeId: m.probeId, targetDeviceId: m.targetDeviceId, rttMs: null, bandwidthBytesPerSec: null, error: messageOf(err).slice(0, 1024) }),
+    );
   }
 
   private beat(): void {

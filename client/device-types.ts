@@ -1,7 +1,9 @@
 import type { ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
 import type { DeviceToServerEvents, ServerToDeviceEvents } from '../protocol/events.js';
 import type { JobSpec } from '../protocol/job-spec.js';
+import type { StageInput } from '../protocol/data-messages.js';
 import type { StageEval, StageMetrics } from '../protocol/metrics-messages.js';
+import type { PeerListen, PeerPrev } from '../protocol/peer-messages.js';
 
 export type DeviceSocket = Socket<ServerToDeviceEvents, DeviceToServerEvents>;
 
@@ -50,6 +52,28 @@ export interface DeviceProblem {
   fromCoordinator: boolean;
 }
 
+/** Who may send this device stage inputs directly, and where they go (the runtime sets it per assignment). */
+export interface PeerGrant {
+  jobId: string;
+  /** The stage this device holds; inputs must be addressed to it. */
+  stage: number;
+  prev: PeerPrev;
+  /** Takes one validated input from the granted peer; throws ProtocolError to refuse it (the sender is told why). */
+  accept(input: StageInput, bytes: number): void;
+}
+
+/**
+ * A Node device's listener for the direct data plane (cli/peer-listener.ts,
+ * never in a browser bundle): it checks every peer against the grant the
+ * runtime gives it and answers link probes.
+ */
+export interface PeerInbound {
+  /** What device:join advertises. */
+  readonly listen: PeerListen;
+  /** Replaces the grant; null refuses every data peer (connections of an old grant are closed). */
+  grant(grant: PeerGrant | null): void;
+}
+
 export interface DeviceRuntimeOptions {
   /** Coordinator URL, e.g. http://127.0.0.1:3000. */
   url: string;
@@ -79,4 +103,8 @@ export interface DeviceRuntimeOptions {
   reconnectDelayMs?: number;
   /** Reconnect delay cap, ms (default 10000). */
   reconnectDelayMaxMs?: number;
+  /** The direct data plane's listener (`contsup device --listen`); without one, inputs come through the coordinator only. */
+  peer?: PeerInbound;
+  /** How long a stage waits for its successor's listener before relaying through the coordinator, ms (default 5000). */
+  peerConnectTimeoutMs?: number;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ModuleStat } from './metrics-messages.js';
-import type { StageView } from './rest-messages.js';
+import type { CutView, StageView } from './rest-messages.js';
 
 /**
  * Live feed for dashboards: a Socket.IO client (same parser as devices) sends
@@ -61,6 +61,10 @@ export interface DashJob {
   waitingFor: string | null;
   /** The plan with live counters, one entry per stage; empty until planned. */
   stages: DashStage[];
+  /** Per cut between stages: direct or relayed and its bytes (the REST view's). */
+  cuts: CutView[];
+  /** Tensor bytes the coordinator relayed for the job. */
+  relayedTensorBytes: number;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { peerListenSchema } from './peer-messages.js';
 import { counterSchema } from './schema-common.js';
 
 /** device -> server, first message after connecting; answered by `device:welcome` or `error`. */
@@ -15,6 +16,8 @@ export const deviceJoinSchema = z.strictObject({
   userAgent: z.string().max(1024).optional(),
   /** A GPU backend's adapter: vendor, architecture, description (e.g. 'nvidia hopper NVIDIA H100'). */
   adapter: z.string().min(1).max(256).optional(),
+  /** A Node device started with --listen: where it takes stage inputs from other devices (docs/runtime.md, direct plane). */
+  peer: peerListenSchema.optional(),
 });
 export type DeviceJoin = z.infer<typeof deviceJoinSchema>;
 

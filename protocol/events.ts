@@ -2,6 +2,7 @@ import type { ErrorMessage, JobStop } from './control-messages.js';
 import type { DeviceHeartbeat, DeviceJoin, DeviceWelcome, NetProbe, NetProbeAck } from './device-messages.js';
 import type { StageDone, StageInput, StageOutput } from './data-messages.js';
 import type { StageCheckpoint, StageEval, StageMetrics } from './metrics-messages.js';
+import type { NetPeerProbe, NetPeerProbeResult, PeerHello, PeerWelcome, StageArrived, StageRelayFallback } from './peer-messages.js';
 import type { StageAssign, StageReady, StageRelease } from './stage-messages.js';
 
 /** Every Socket.IO event name of the protocol; use these, never string literals. */
@@ -21,8 +22,37 @@ export const EVENTS = {
   stageEval: 'stage:eval',
   stageCheckpoint: 'stage:checkpoint',
   jobStop: 'job:stop',
+  stageArrived: 'stage:arrived',
+  stageRelayFallback: 'stage:relay-fallback',
+  netPeerProbe: 'net:peer-probe',
+  netPeerProbeResult: 'net:peer-probe-result',
   error: 'error',
 } as const;
+
+/** Events between two devices on the direct data plane (a device's peer listener). */
+export const PEER_EVENTS = {
+  hello: 'peer:hello',
+  welcome: 'peer:welcome',
+  input: 'peer:input',
+  probe: 'peer:probe',
+  probeAck: 'peer:probe-ack',
+  error: 'error',
+} as const;
+
+/** sender -> listener payloads. */
+export interface PeerToListenerPayloads {
+  'peer:hello': PeerHello;
+  'peer:input': StageInput;
+  'peer:probe': NetProbe;
+}
+
+/** listener -> sender payloads. */
+export interface ListenerToPeerPayloads {
+  'peer:welcome': PeerWelcome;
+  'peer:probe-ack': NetProbeAck;
+  error: ErrorMessage;
+}
+export type PeerToListenerEvent = keyof PeerToListenerPayloads;
 
 /** Payload type of each device -> server event (one argument, no acks). */
 export interface DeviceToServerPayloads {
@@ -35,6 +65,9 @@ export interface DeviceToServerPayloads {
   'stage:metrics': StageMetrics;
   'stage:eval': StageEval;
   'stage:checkpoint': StageCheckpoint;
+  'stage:arrived': StageArrived;
+  'stage:relay-fallback': StageRelayFallback;
+  'net:peer-probe-result': NetPeerProbeResult;
 }
 
 /** Payload type of each server -> device event (one argument, no acks). */
@@ -45,6 +78,7 @@ export interface ServerToDevicePayloads {
   'stage:release': StageRelease;
   'stage:input': StageInput;
   'job:stop': JobStop;
+  'net:peer-probe': NetPeerProbe;
   error: ErrorMessage;
 }
 
@@ -66,6 +100,9 @@ export const DEVICE_TO_SERVER_EVENTS = [
   EVENTS.stageMetrics,
   EVENTS.stageEval,
   EVENTS.stageCheckpoint,
+  EVENTS.stageArrived,
+  EVENTS.stageRelayFallback,
+  EVENTS.netPeerProbeResult,
 ] as const satisfies readonly DeviceToServerEvent[];
 
 export const SERVER_TO_DEVICE_EVENTS = [
@@ -75,5 +112,6 @@ export const SERVER_TO_DEVICE_EVENTS = [
   EVENTS.stageRelease,
   EVENTS.stageInput,
   EVENTS.jobStop,
+  EVENTS.netPeerProbe,
   EVENTS.error,
 ] as const satisfies readonly ServerToDeviceEvent[];

@@ -16,6 +16,7 @@ export * from './stage-messages.js';
 export * from './data-messages.js';
 export * from './metrics-messages.js';
 export * from './control-messages.js';
+export * from './peer-messages.js';
 export * from './validate.js';
 export * from './dashboard-messages.js';
 export * from './rest-messages.js';

@@ -67,6 +67,18 @@ export interface StageView {
   repeatedSteps: Array<{ from: number; to: number }>;
 }
 
+/** The cut between two stages (docs/runtime.md, direct plane). */
+export interface CutView {
+  fromStage: number;
+  toStage: number;
+  /** direct: outputs go straight to the successor's device; relayed: through the coordinator. */
+  mode: 'direct' | 'relayed';
+  /** Tensor bytes that crossed the cut, either way. */
+  bytes: number;
+  /** Why the cut relays (no listener, a browser, the successor could not be reached); null when direct. */
+  reason: string | null;
+}
+
 /** Something that happened to a job (a stage lost, a checkpoint refused), newest last in JobDetail.events. */
 export interface JobEvent {
   at: number;
@@ -115,6 +127,10 @@ export interface JobDetail extends JobSummary {
   epochs: JobEpoch[];
   /** Faults and recoveries of this run of the coordinator (the last 100). */
   events: JobEvent[];
+  /** One entry per cut between stages: direct or relayed, and its bytes; empty for jobs of an earlier run. */
+  cuts: CutView[];
+  /** Tensor bytes of this job's stage outputs the coordinator relayed (0 when every cut is direct). */
+  relayedTensorBytes: number;
   /** Label names (index = label) of an image-folder job, once its data is loaded by this coordinator run. */
   classNames?: string[];
 }
@@ -134,11 +150,24 @@ export interface DeviceView {
   rttMs: number | null;
   /** Coordinator -> device throughput of a 256 KiB probe; null until measured. */
   bandwidthBytesPerSec: number | null;
+  /** Where the device takes stage inputs from other devices (`contsup device --listen`); null without. */
+  peerAddress: string | null;
   status: 'idle' | 'busy' | 'lost';
   joinedAt: number;
   lastSeen: number;
   jobId: string | null;
   stage: number | null;
+}
+
+/** A link measured from one device to another's peer listener (`GET /api/devices/links`). */
+export interface PeerLinkView {
+  from: string;
+  to: string;
+  /** Null when `from` could not reach `to` (then `error` says why). */
+  rttMs: number | null;
+  bandwidthBytesPerSec: number | null;
+  error: string | null;
+  measuredAt: number;
 }
 
 /** One module's stored training curve, averaged into buckets (`GET /api/jobs/:id/steps`). */

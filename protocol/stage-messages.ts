@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jobSpecSchema } from './job-spec.js';
+import { peerNextSchema, peerPrevSchema } from './peer-messages.js';
 import { counterSchema, jobIdSchema, moduleIndexSchema, shapeSchema, stageIndexSchema } from './schema-common.js';
 
 /** How stage 0 augments and every stage normalises images (engine/data PreprocessSpec). */
@@ -55,6 +56,10 @@ export const stageAssignSchema = z
     step: counterSchema,
     /** Largest total tensor bytes one `stage:output` may carry. */
     maxFrameBytes: z.int().min(1),
+    /** Direct plane: send outputs to the successor's device instead of the coordinator (docs/runtime.md). */
+    next: peerNextSchema.optional(),
+    /** Direct plane: inputs come from the predecessor's device, which must present this token. */
+    prev: peerPrevSchema.optional(),
   })
   .superRefine((m, ctx) => {
     if (m.firstModule > m.lastModule) {

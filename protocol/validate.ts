@@ -3,9 +3,10 @@ import { errorMessageSchema, jobStopSchema } from './control-messages.js';
 import { stageDoneSchema, stageInputSchema, stageOutputSchema } from './data-messages.js';
 import { deviceHeartbeatSchema, deviceJoinSchema, deviceWelcomeSchema, netProbeAckSchema, netProbeSchema } from './device-messages.js';
 import { ProtocolError } from './errors.js';
-import type { DeviceToServerEvent, DeviceToServerPayloads, ServerToDeviceEvent, ServerToDevicePayloads } from './events.js';
+import type { DeviceToServerEvent, DeviceToServerPayloads, ListenerToPeerPayloads, PeerToListenerEvent, PeerToListenerPayloads, ServerToDeviceEvent, ServerToDevicePayloads } from './events.js';
 import { stageCheckpointSchema, stageEvalSchema, stageMetricsSchema } from './metrics-messages.js';
 import { parseOrThrow } from './schema-errors.js';
+import { netPeerProbeResultSchema, netPeerProbeSchema, peerHelloSchema, peerWelcomeSchema, stageArrivedSchema, stageRelayFallbackSchema } from './peer-messages.js';
 import { stageAssignSchema, stageReleaseSchema, stageReadySchema } from './stage-messages.js';
 
 // Record<> makes the compiler insist on a schema for every event of the maps.
@@ -19,6 +20,9 @@ const deviceToServerSchemas: { [E in DeviceToServerEvent]: z.ZodType<DeviceToSer
   'stage:metrics': stageMetricsSchema,
   'stage:eval': stageEvalSchema,
   'stage:checkpoint': stageCheckpointSchema,
+  'stage:arrived': stageArrivedSchema,
+  'stage:relay-fallback': stageRelayFallbackSchema,
+  'net:peer-probe-result': netPeerProbeResultSchema,
 };
 
 const serverToDeviceSchemas: { [E in ServerToDeviceEvent]: z.ZodType<ServerToDevicePayloads[E]> } = {
@@ -28,6 +32,19 @@ const serverToDeviceSchemas: { [E in ServerToDeviceEvent]: z.ZodType<ServerToDev
   'stage:release': stageReleaseSchema,
   'stage:input': stageInputSchema,
   'job:stop': jobStopSchema,
+  'net:peer-probe': netPeerProbeSchema,
+  error: errorMessageSchema,
+};
+
+const peerToListenerSchemas: { [E in PeerToListenerEvent]: z.ZodType<PeerToListenerPayloads[E]> } = {
+  'peer:hello': peerHelloSchema,
+  'peer:input': stageInputSchema,
+  'peer:probe': netProbeSchema,
+};
+
+const listenerToPeerSchemas: { [E in keyof ListenerToPeerPayloads]: z.ZodType<ListenerToPeerPayloads[E]> } = {
+  'peer:welcome': peerWelcomeSchema,
+  'peer:probe-ack': netProbeAckSchema,
   error: errorMessageSchema,
 };
 
@@ -67,6 +84,19 @@ export function validateFromServer<E extends ServerToDeviceEvent>(event: E, payl
 export function validateFromServer(event: string, payload: unknown): ServerToDevicePayloads[ServerToDeviceEvent];
 export function validateFromServer(event: string, payload: unknown): unknown {
   return validateWith(serverToDeviceSchemas, 'server-to-device', event, payload);
+}
+
+/** A device's peer listener: checks one message from a sending device. */
+export function validateFromPeer<E extends PeerToListenerEvent>(event: E, payload: unknown): PeerToListenerPayloads[E];
+export function validateFromPeer(event: string, payload: unknown): PeerToListenerPayloads[PeerToListenerEvent];
+export function validateFromPeer(event: string, payload: unknown): unknown {
+  return validateWith(peerToListenerSchemas, 'peer-to-listener', event, payload);
+}
+
+/** A sending device: checks one message from the listener it sends to. */
+export function validateFromListener<E extends keyof ListenerToPeerPayloads>(event: E, payload: unknown): ListenerToPeerPayloads[E];
+export function validateFromListener(event: string, payload: unknown): unknown {
+  return validateWith(listenerToPeerSchemas, 'listener-to-peer', event, payload);
 }
 
 // Bounds the walk so a hostile, deeply nested payload costs little.

@@ -61,5 +61,7 @@ function dashJob(r: JobRunner, deviceName: (id: string) => string): DashJob {
       estimatedMsPerBatch: v.estimatedMsPerBatch,
       measuredMsPerBatch: v.measuredMsPerBatch,
     })),
+    cuts: r.cutViews(),
+    relayedTensorBytes: r.relayedTensorBytes,
   };
 }

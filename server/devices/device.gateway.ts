@@ -81,6 +81,10 @@ export class DeviceGateway implements OnGatewayConnection, OnGatewayDisconnect {
           this.devices.requireDevice(socket, event);
           this.devices.probeAck(msg);
         });
+      case EVENTS.netPeerProbeResult:
+        return this.handle(socket, event, payload, (msg) => this.devices.peerProbeResult(this.devices.requireDevice(socket, event), msg));
+      case EVENTS.stageArrived:
+      case EVENTS.stageRelayFallback:
       case EVENTS.stageReady:
       case EVENTS.stageOutput:
       case EVENTS.stageDone:

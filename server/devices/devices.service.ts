@@ -9,7 +9,10 @@ import {
   type DeviceJoin,
   type DeviceToServerEvents,
   type DeviceView,
+  type NetPeerProbeResult,
   type NetProbeAck,
+  type PeerLinkView,
+  type PeerListen,
   type ServerToDeviceEvent,
   type ServerToDevicePayloads,
   type ServerToDeviceEvents,
@@ -18,6 +21,7 @@ import { RefusalTally } from '../common/refusal-tally.js';
 import { tokensMatch } from '../common/token.js';
 import { COORDINATOR_CONFIG, MISSED_BEATS, type CoordinatorConfig } from '../config.js';
 import { PipelineService } from '../pipeline/pipeline.service.js';
+import { PeerLinks } from './peer-links.js';
 
 export type DeviceSocket = Socket<DeviceToServerEvents, ServerToDeviceEvents>;
 
@@ -41,6 +45,9 @@ export class DevicesService implements OnModuleDestroy {
   private readonly sockets = new Map<string, DeviceSocket>();
   private readonly bySocket = new WeakMap<DeviceSocket, string>();
   private readonly probes = new Map<number, (ack: NetProbeAck) => void>();
+  /** Listeners of devices started with --listen (their probe tokens stay here). */
+  private readonly listeners = new Map<string, PeerListen>();
+  private readonly links = new PeerLinks((id, probe) => this.send(id, EVENTS.netPeerProbe, probe));
   /** Devices whose network probes are still running; not offered to jobs yet. */
   private readonly probing = new Set<string>();
   private nextProbeId = 1;
@@ -88,6 +95,7 @@ export class DevicesService implements OnModuleDestroy {
       adapter: msg.adapter ?? null,
       rttMs: null,
       bandwidthBytesPerSec: null,
+      peerAddress: msg.peer?.address ?? null,
       status: 'idle',
       joinedAt: now,
       lastSeen: now,
@@ -96,6 +104,7 @@ export class DevicesService implements OnModuleDestroy {
     });
     this.sockets.set(id, socket);
     this.bySocket.set(socket, id);
+    if (msg.peer) this.listeners.set(id, msg.peer);
     socket.emit(EVENTS.deviceWelcome, { deviceId: id, protocolVersion: PROTOCOL_VERSION, heartbeatMs: this.config.heartbeatMs });
     this.config.log(`device ${id} joined: ${msg.name} (${msg.kind}/${msg.backend}${msg.adapter !== undefined ? ` on ${msg.adapter}` : ''}, ${msg.speedGflops.toFixed(1)} GFLOP/s, ${(msg.memoryBytes / 2 ** 20).toFixed(0)} MiB)`);
     // Plans use the probed network; a device is offered to jobs once probing ends (or times out).
@@ -133,6 +142,16 @@ export class DevicesService implements OnModuleDestroy {
     }
     this.probes.delete(msg.probeId);
     resolve(msg);
+  }
+
+  /** A device's answer to net:peer-probe. */
+  peerProbeResult(deviceId: string, msg: NetPeerProbeResult): void {
+    this.links.result(deviceId, msg);
+  }
+
+  /** Links measured between devices' listeners (GET /api/devices/links, the planner). */
+  peerLinks(): PeerLinkView[] {
+    return this.links.list();
   }
 
   disconnected(socket: DeviceSocket, reason: string): void {
@@ -191,6 +210,10 @@ export class DevicesService implements OnModuleDestroy {
       const elapsed = await this.probeOnce(id, BANDWIDTH_PROBE_BYTES);
       // Loopback can answer in about one rtt: floor the transfer time so the figure stays finite.
       if (elapsed !== null) d.bandwidthBytesPerSec = (BANDWIDTH_PROBE_BYTES / Math.max(elapsed - rtt, 0.05)) * 1000;
+      // Then the links between it and the other devices' listeners, where stage data would flow.
+      const end = (v: DeviceView): { id: string; kind: DeviceView['kind']; peer: PeerListen | null } => ({ id: v.id, kind: v.kind, peer: this.listeners.get(v.id) ?? null });
+      const others = [...this.devices.values()].filter((o) => o.id !== id && o.status !== 'lost' && this.sockets.get(o.id)?.connected === true);
+      await this.links.around(end(d), others.map(end));
     } finally {
       this.probing.delete(id);
     }
@@ -247,6 +270,8 @@ export class DevicesService implements OnModuleDestroy {
     if (!d || d.status === 'lost') return;
     d.status = 'lost';
     this.sockets.delete(id);
+    this.listeners.delete(id);
+    this.links.forget(id);
     this.config.log(`device ${id} (${d.name}) lost: ${why}`);
     this.events.next({ type: 'lost', deviceId: id });
     this.pruneLost();

@@ -25,6 +25,8 @@ export function detailOf(row: JobRow, runner: JobRunner | undefined, epochs: Job
     stages: runner?.stageViews() ?? [],
     epochs,
     events: runner ? [...runner.events] : [],
+    cuts: runner?.cutViews() ?? [],
+    relayedTensorBytes: runner?.relayedTensorBytes ?? 0,
     ...(runner?.model?.classNames ? { classNames: runner.model.classNames } : {}),
   };
 }

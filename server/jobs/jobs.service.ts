@@ -83,6 +83,7 @@ export class JobsService implements OnModuleInit {
       loadData: (s) => this.loadData(s),
       send: (deviceId, event, payload) => this.devices.send(deviceId, event, payload),
       deviceName: (deviceId) => this.devices.get(deviceId)?.name ?? deviceId,
+      peerOf: (deviceId) => ({ kind: this.devices.get(deviceId)?.kind ?? 'browser', address: this.devices.get(deviceId)?.peerAddress ?? null }),
       freeDevice: (deviceId) => {
         if (this.devices.get(deviceId)?.jobId === id) this.devices.setIdle(deviceId);
       },
@@ -210,7 +211,7 @@ export class JobsService implements OnModuleInit {
         runner.waitFor(`${runner.spec.minDevices} idle device(s), ${idle.length} available`);
         continue;
       }
-      const plan = this.planner.plan(idle, plannerModel(runner.model!), runner.spec.batchSize, runner.spec.minDevices);
+      const plan = this.planner.plan(idle, plannerModel(runner.model!), runner.spec.batchSize, runner.spec.minDevices, this.devices.peerLinks());
       if (!plan.ok) {
         runner.waitFor(plan.reason);
         continue;

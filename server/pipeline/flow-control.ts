@@ -1,4 +1,5 @@
 import { EVENTS, ProtocolError, payloadByteSize, type Phase, type StageInput, type StageOutput } from '../../protocol/index.js';
+import type { CutState } from './cuts.js';
 import type { FeedCursor } from './feed-cursor.js';
 import type { RunnerDeps } from './runner-deps.js';
 import type { StageState } from './stage-state.js';
@@ -21,7 +22,14 @@ export interface FlowJob {
   readonly cursor: FeedCursor | null;
   /** Inputs may be sent: the job runs and is not only waiting for its last checkpoints. */
   readonly feeding: boolean;
+  /** cuts[s]: between stage s and s + 1. */
+  readonly cuts: CutState[];
+  /** Tensor bytes the coordinator relayed for the job. */
+  relayedTensorBytes: number;
 }
+
+/** Metrics/eval reports kept acceptable after their batch reached the next stage directly (stage-state.ts reportsDue). */
+const MAX_REPORTS_DUE = 16;
 
 /**
  * Credit flow control of one job (docs/runtime.md): which batches are in
@@ -49,7 +57,8 @@ export class FlowControl {
     for (let s = stages.length - 1; s >= 0; s--) {
       const st = stages[s]!;
       const next = stages[s + 1];
-      while (st.inFlight.size < credits && (!next || next.queue.length < credits)) {
+      // In front of a direct successor the queue is on its device: what it holds beyond its credits.
+      while (st.inFlight.size < credits && (!next || next.queue.length + Math.max(0, next.inFlight.size - credits) < credits)) {
         const input = s === 0 ? this.nextFeed() : st.queue.shift();
         if (!input) break;
         st.inFlight.set(input.batchId, Date.now());
@@ -61,10 +70,11 @@ export class FlowControl {
   }
 
   /** Info of a batch in flight at `st`; undefined for a stale one (from before a pause). */
-  inFlightInfo(st: StageState, batchId: number, event: string): BatchInfo | undefined {
+  inFlightInfo(st: StageState, batchId: number, event: string, report = false): BatchInfo | undefined {
     if (batchId < this.staleBelow) return undefined;
     const info = this.batches.get(batchId);
-    if (!info || !st.inFlight.has(batchId)) {
+    // A report (metrics/eval) may come after its batch reached the next stage directly.
+    if (!info || !(st.inFlight.has(batchId) || (report && st.reportsDue.delete(batchId)))) {
       throw new ProtocolError('bad-batch', `${event} for batch ${batchId}: batch ${batchId} is not in flight at stage ${st.index} (never sent to it, or answered already)`);
     }
     return info;
@@ -84,8 +94,34 @@ export class FlowControl {
     return info;
   }
 
+  /**
+   * Stage `to` got `batchId` straight from stage to.index - 1 (stage:arrived):
+   * the predecessor answered it and `to` holds it, as if relayed and sent.
+   */
+  arrived(to: StageState, batchId: number, bytes: number): void {
+    const from = this.job.stages[to.index - 1]!;
+    const info = this.answerOf(from, batchId, EVENTS.stageArrived);
+    if (!info) return;
+    const now = Date.now();
+    from.answered(batchId, now);
+    from.bytesOut += bytes;
+    if (info.phase === 'train') from.samples += info.n;
+    from.reportsDue.add(batchId);
+    if (from.reportsDue.size > MAX_REPORTS_DUE) from.reportsDue.delete(from.reportsDue.values().next().value!);
+    this.job.cuts[from.index]!.bytes += bytes;
+    to.inFlight.set(batchId, now);
+    if (info.phase === 'train') to.fedUpTo = Math.max(to.fedUpTo, info.step);
+    to.bytesIn += bytes;
+    this.pump();
+  }
+
   /** Queues `msg` (stage st's output for `info`) in front of the next stage, relayed as it came. */
   relay(st: StageState, msg: StageOutput, info: BatchInfo): void {
+    const bytes = payloadByteSize(msg);
+    const cut = this.job.cuts[st.index]!;
+    cut.relay(`stage ${st.index} sent its output through the coordinator`);
+    cut.bytes += bytes;
+    this.job.relayedTensorBytes += bytes;
     const input: StageInput = { jobId: this.job.id, stage: st.index + 1, batchId: msg.batchId, epoch: info.epoch, step: info.step, phase: info.phase, labels: msg.labels };
     // The tensor bytes are never decoded here.
     if (msg.h) input.h = msg.h;

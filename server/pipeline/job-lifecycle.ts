@@ -1,6 +1,7 @@
 import { EVENTS, type JobEvent, type JobSpec, type JobStatus, type PlanEntry, type ServerToDevicePayloads } from '../../protocol/index.js';
 import type { PlannedStage } from '../planner/planner.js';
 import { FINISHED_STATUSES } from '../storage/metrics.store.js';
+import { planCut, relayedCut, type CutState } from './cuts.js';
 import { overdue, type StageFault } from './deadlines.js';
 import { FeedCursor } from './feed-cursor.js';
 import { Feeder } from './feeder.js';
@@ -39,6 +40,10 @@ export class JobLifecycle {
   waitingFor: string | null = 'preparing data';
   model: JobModel | null = null;
   stages: StageState[] = [];
+  /** cuts[s]: the cut between stage s and s + 1 (direct or relayed). */
+  cuts: CutState[] = [];
+  /** Tensor bytes of stage outputs the coordinator relayed. */
+  relayedTensorBytes = 0;
   cursor: FeedCursor | null = null;
   /** Training and evaluation are over; the last checkpoints are awaited. */
   finishing = false;
@@ -101,6 +106,7 @@ export class JobLifecycle {
   /** Assigns every stage of `plan`; the job runs once all are ready. */
   start(plan: PlannedStage[]): void {
     this.stages = plan.map((p, s) => this.makeStage(s, p.deviceId, p.firstModule, p.lastModule, p.estimatedMsPerBatch));
+    this.cuts = this.stages.slice(0, -1).map((st, s) => planCut(s, this.deps.peerOf(st.deviceId), this.deps.peerOf(this.stages[s + 1]!.deviceId), this.stages[s + 1]!.deviceId));
     this.waitingFor = 'stages to report ready';
     this.savePlan();
     for (const st of this.stages) this.sendAssign(st, undefined, 0);
@@ -127,6 +133,8 @@ export class JobLifecycle {
     }
     this.stages = plan.map((p) => this.makeStage(p.stage, p.deviceId, p.firstModule, p.lastModule, p.estimatedMsPerBatch));
     for (const st of this.stages) st.lost = true;
+    // The devices that rejoin get the stages anew: their cuts relay (a re-assigned stage's neighbours keep no peer).
+    this.cuts = this.stages.slice(0, -1).map((_, s) => relayedCut(s, 'the stages were re-assigned after the coordinator restarted'));
     this.setStatus('paused');
     this.waitingFor = `${plan.length} device(s) (coordinator restarted)`;
     this.note('coordinator-restarted', null, `the coordinator restarted: job resumes from the newest checkpoint every stage has once ${plan.length} device(s) are idle`);
@@ -199,6 +207,8 @@ export class JobLifecycle {
     st.ready = false;
     st.clearTraffic();
     st.fedUpTo = -1;
+    // Its neighbours keep their old peers: the cuts around a re-assigned stage relay from now on.
+    for (const cut of [this.cuts[st.index - 1], this.cuts[st.index]]) cut?.relay(`stage ${st.index} was re-assigned after a fault`);
     this.savePlan();
     const waiting = this.stages.filter((s) => s.lost);
     if (waiting.length > 0) {
@@ -332,6 +342,12 @@ export class JobLifecycle {
       maxFrameBytes: st.maxFrameBytes,
     };
     if (checkpoint) payload.checkpoint = checkpoint;
+    const out = this.cuts[st.index];
+    const into = this.cuts[st.index - 1];
+    const next = this.stages[st.index + 1];
+    const address = next ? this.deps.peerOf(next.deviceId).address : null;
+    if (out?.mode === 'direct' && next && address !== null) payload.next = { deviceId: next.deviceId, address, token: out.token };
+    if (into?.mode === 'direct') payload.prev = { deviceId: this.stages[st.index - 1]!.deviceId, token: into.token, maxFrameBytes: this.stages[st.index - 1]!.maxFrameBytes };
     this.deps.send(st.deviceId, EVENTS.stageAssign, payload);
   }
 

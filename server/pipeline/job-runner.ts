@@ -8,7 +8,10 @@ import {
   type JobSpec,
   type JobStatus,
   type PlanEntry,
+  type CutView,
+  type StageArrived,
   type StageCheckpoint,
+  type StageRelayFallback,
   type StageDone,
   type StageEval,
   type StageMetrics,
@@ -93,6 +96,10 @@ export class JobRunner {
   }
   get stages(): StageState[] {
     return this.life.stages;
+  }
+  /** Tensor bytes of stage outputs the coordinator relayed for this job. */
+  get relayedTensorBytes(): number {
+    return this.life.relayedTensorBytes;
   }
   get prepared(): boolean {
     return this.life.prepared;
@@ -181,6 +188,29 @@ export class JobRunner {
     this.flow.relay(st, msg, info);
   }
 
+  /** The receiving stage got a batch straight from its predecessor: the predecessor's answer, this stage's input. */
+  onArrived(deviceId: string, msg: StageArrived): void {
+    const st = this.stageOf(deviceId, msg.stage, EVENTS.stageArrived);
+    const cut = this.life.cuts[msg.stage - 1];
+    if (!cut) throw new ProtocolError('not-assigned', `stage:arrived for batch ${msg.batchId}: stage ${msg.stage} has no predecessor to take inputs from`);
+    const from = this.stages[msg.stage - 1]!;
+    this.countRefusal(from, () => {
+      // A late direct arrival on a cut that fell back to the relay still counts: the batch did arrive.
+      if (cut.mode !== 'direct' && !from.inFlight.has(msg.batchId)) throw new ProtocolError('bad-batch', `stage:arrived for batch ${msg.batchId}: the cut into stage ${msg.stage} is relayed (${cut.reason ?? ''})`);
+      this.flow.arrived(st, msg.batchId, msg.bytes);
+    });
+  }
+
+  /** A stage could not reach its successor: the cut relays through the coordinator, and the job view says why. */
+  onRelayFallback(deviceId: string, msg: StageRelayFallback): void {
+    const st = this.stageOf(deviceId, msg.stage, EVENTS.stageRelayFallback);
+    const cut = this.life.cuts[st.index];
+    if (!cut) throw new ProtocolError('not-assigned', `stage:relay-fallback: stage ${st.index} is the last stage; it has no successor`);
+    if (cut.mode === 'relayed') return;
+    cut.relay(`stage ${st.index} cannot reach stage ${st.index + 1} directly: ${msg.reason}`);
+    this.life.note('relay-fallback', st, `cut ${st.index}->${st.index + 1} relays through the coordinator: ${msg.reason}`);
+  }
+
   onDone(deviceId: string, msg: StageDone): void {
     const st = this.stageOf(deviceId, msg.stage, EVENTS.stageDone);
     this.countRefusal(st, () => this.done(st, msg));
@@ -220,7 +250,7 @@ export class JobRunner {
 
   onMetrics(deviceId: string, msg: StageMetrics): void {
     const st = this.stageOf(deviceId, msg.stage, EVENTS.stageMetrics);
-    const info = this.flow.inFlightInfo(st, msg.batchId, EVENTS.stageMetrics);
+    const info = this.flow.inFlightInfo(st, msg.batchId, EVENTS.stageMetrics, true);
     if (!info) return;
     checkModules(st, msg.modules.map((m) => m.module), EVENTS.stageMetrics);
     st.samplesPerSec = msg.samplesPerSec;
@@ -235,7 +265,7 @@ export class JobRunner {
 
   onEval(deviceId: string, msg: StageEval): void {
     const st = this.stageOf(deviceId, msg.stage, EVENTS.stageEval);
-    const info = this.flow.inFlightInfo(st, msg.batchId, EVENTS.stageEval);
+    const info = this.flow.inFlightInfo(st, msg.batchId, EVENTS.stageEval, true);
     if (!info) return;
     checkEvalBatch(info, msg.batchId);
     checkModules(st, msg.modules.map((m) => m.module), EVENTS.stageEval);
@@ -269,6 +299,10 @@ export class JobRunner {
 
   plan(): PlanEntry[] {
     return this.life.plan();
+  }
+
+  cutViews(): CutView[] {
+    return this.life.cuts.map((c) => c.view());
   }
 
   stageViews(): StageView[] {

@@ -3,7 +3,7 @@ import { EVENTS, ProtocolError, type DeviceToServerPayloads } from '../../protoc
 import type { JobRunner } from './job-runner.js';
 
 /** The stage events a job's runner handles. */
-export type StageEvent = 'stage:ready' | 'stage:output' | 'stage:done' | 'stage:metrics' | 'stage:eval' | 'stage:checkpoint';
+export type StageEvent = 'stage:ready' | 'stage:output' | 'stage:done' | 'stage:metrics' | 'stage:eval' | 'stage:checkpoint' | 'stage:arrived' | 'stage:relay-fallback';
 
 /**
  * The running pipelines of this coordinator, one JobRunner per job: routes
@@ -49,6 +49,10 @@ export class PipelineService implements OnModuleDestroy {
         return runner.onEval(deviceId, msg as DeviceToServerPayloads['stage:eval']);
       case EVENTS.stageCheckpoint:
         return runner.onCheckpoint(deviceId, msg as DeviceToServerPayloads['stage:checkpoint']);
+      case EVENTS.stageArrived:
+        return runner.onArrived(deviceId, msg as DeviceToServerPayloads['stage:arrived']);
+      case EVENTS.stageRelayFallback:
+        return runner.onRelayFallback(deviceId, msg as DeviceToServerPayloads['stage:relay-fallback']);
     }
   }
 

@@ -3,6 +3,7 @@ import type { DashEpoch, DashMetrics, JobSpec, ServerToDeviceEvent, ServerToDevi
 import type { CoordinatorConfig } from '../config.js';
 import type { CheckpointStore } from '../storage/checkpoint.store.js';
 import type { MetricsStore } from '../storage/metrics.store.js';
+import type { PeerInfo } from './cuts.js';
 
 /** What a job's runner needs of the coordinator around it (given by JobsService at creation). */
 export interface RunnerDeps {
@@ -12,6 +13,8 @@ export interface RunnerDeps {
   loadData(spec: JobSpec): Promise<Dataset>;
   send<E extends ServerToDeviceEvent>(deviceId: string, event: E, payload: ServerToDevicePayloads[E]): boolean;
   deviceName(deviceId: string): string;
+  /** The device's kind and peer listener, for the job's direct cuts. */
+  peerOf(deviceId: string): PeerInfo;
   /** The job no longer holds this device. */
   freeDevice(deviceId: string): void;
   /** Gives up on a device: tell it why (an `error` with `code`) and treat it as lost. */

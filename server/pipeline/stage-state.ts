@@ -30,6 +30,11 @@ export class StageState {
   readonly repeatedSteps: Array<{ from: number; to: number }> = [];
   /** Highest training step sent to the current device (it trains what it is sent), -1 before any. */
   fedUpTo = -1;
+  /**
+   * Batches whose output reached the next stage directly (stage:arrived)
+   * before this stage's own metrics/eval for them came: those still count.
+   */
+  readonly reportsDue = new Set<number>();
   /** Answers refused since the last accepted one. */
   refusedInARow = 0;
   private lastAnswerAt = 0;
@@ -50,6 +55,7 @@ export class StageState {
   clearTraffic(): void {
     this.inFlight.clear();
     this.queue = [];
+    this.reportsDue.clear();
     this.lastAnswerAt = 0;
     this.missedAt = 0;
     this.missedInARow = 0;

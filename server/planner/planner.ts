@@ -12,6 +12,18 @@ export interface PlannerDevice {
   rttMs: number;
 }
 
+/**
+ * A link measured from one device to another's peer listener: a cut between
+ * them would carry its bytes over this link (the direct plane), not over
+ * the coordinator's.
+ */
+export interface PlannerLink {
+  from: string;
+  to: string;
+  rttMs: number;
+  bandwidthBytesPerSec: number;
+}
+
 /** The model as the planner sees it (engine/model/cost.ts). */
 export interface PlannerModel {
   modules: ModuleCost[];
@@ -29,6 +41,8 @@ export interface PlanRequest {
   minDevices: number;
   /** Fraction of speedGflops training reaches (default 0.5). */
   efficiency?: number;
+  /** Measured device-to-device links; a cut over a pair found here is priced with it. */
+  links?: PlannerLink[];
 }
 
 export interface PlannedStage {
@@ -39,6 +53,8 @@ export interface PlannedStage {
   estimatedMsPerBatch: number;
   computeMs: number;
   transferMs: number;
+  /** Whether the stage's inbound bytes were priced over a measured device-to-device link or the coordinator's. */
+  inbound: 'peer' | 'coordinator';
   /** Weights, optimiser state and one module's activations for one batch. */
   memoryBytes: number;
 }
@@ -53,28 +69,33 @@ const DEFAULT_EFFICIENCY = 0.5;
 
 interface StageCost {
   ms: number;
+  inbound: 'peer' | 'coordinator';
   computeMs: number;
   transferMs: number;
   memoryBytes: number;
 }
 
+/** Stage cost of modules a..b; `via` is the measured link from the previous stage's device, if any. */
+type CostFn = (a: number, b: number, via?: PlannerLink) => StageCost;
+
 /** Cost tables of one device for every module range [a..b], via prefix sums. */
-function costTable(d: PlannerDevice, model: PlannerModel, batch: number, efficiency: number): (a: number, b: number) => StageCost {
+function costTable(d: PlannerDevice, model: PlannerModel, batch: number, efficiency: number): CostFn {
   const k = model.modules.length;
   const flops = [0];
   for (const m of model.modules) flops.push(flops[flops.length - 1]! + m.forwardFlops);
   // Looked up for every split the search tries: computed once per range.
   const memory: number[][] = Array.from({ length: k }, (_, a) => Array.from({ length: k }, (_, b) => (b < a ? 0 : stageMemoryBytes(model.modules, a, b, batch))));
   const flopsPerMs = Math.max(d.speedGflops, 1e-6) * 1e9 * efficiency / 1000;
-  const bytesPerMs = Math.max(d.bandwidthBytesPerSec, 1) / 1000;
-  return (a, b) => {
+  return (a, b, via) => {
     // Training is ~3x the forward pass: forward, input grads, weight grads.
     const computeMs = (3 * (flops[b + 1]! - flops[a]!) * batch) / flopsPerMs;
     const inbound = a === 0 ? model.inputBytesPerSample : model.boundaryBytesPerSample[a - 1]!;
-    const transferMs = (inbound * batch) / bytesPerMs;
+    // Stage 0's images always come from the coordinator; a later stage's inputs over the link that carries them.
+    const link = a > 0 && via ? via : { bandwidthBytesPerSec: d.bandwidthBytesPerSec, rttMs: d.rttMs };
+    const transferMs = (inbound * batch) / (Math.max(link.bandwidthBytesPerSec, 1) / 1000);
     const memoryBytes = memory[a]![b]!;
     const fits = memoryBytes <= d.memoryBytes;
-    return { ms: fits ? computeMs + transferMs + d.rttMs : Infinity, computeMs, transferMs, memoryBytes };
+    return { ms: fits ? computeMs + transferMs + link.rttMs : Infinity, inbound: a > 0 && via ? 'peer' : 'coordinator', computeMs, transferMs, memoryBytes };
   };
 }
 
@@ -154,12 +175,20 @@ export function planStages(req: PlanRequest): PlanResult {
     return { ok: false, reason: `the job needs ${lo} device(s), ${req.devices.length} available` };
   }
   const tables = new Map(req.devices.map((d) => [d.id, costTable(d, req.model, req.batchSize, efficiency)] as const));
+  const links = new Map((req.links ?? []).map((l) => [`${l.from}>${l.to}`, l] as const));
+  // Each position's cost, priced over the link from the device before it in this order.
+  const positioned = (order: PlannerDevice[]): Array<(a: number, b: number) => StageCost> =>
+    order.map((d, i) => {
+      const via = i === 0 ? undefined : links.get(`${order[i - 1]!.id}>${d.id}`);
+      const table = tables.get(d.id)!;
+      return (a, b) => table(a, b, via);
+    });
   const bySpeed = [...req.devices].sort((a, b) => b.speedGflops - a.speedGflops);
   let best: { split: Split; order: PlannerDevice[] } | null = null;
   for (let n = lo; n <= hi; n++) {
     const orders = req.devices.length <= MAX_PERMUTED_DEVICES ? arrangements(req.devices, n) : [bySpeed.slice(0, n)];
     for (const order of orders) {
-      const split = bestSplit(order.map((d) => tables.get(d.id)!), k);
+      const split = bestSplit(positioned(order), k);
       if (!split) continue;
       // Equal bottlenecks go to less total time (less traffic), then to fewer devices (found first).
       const tie = best !== null && Math.abs(split.worst - best.split.worst) <= best.split.worst * 1e-9;
@@ -173,10 +202,11 @@ export function planStages(req: PlanRequest): PlanResult {
   }
   const stages: PlannedStage[] = [];
   let start = 0;
+  const costs = positioned(best.order);
   best.split.ends.forEach((end, i) => {
     const d = best.order[i]!;
-    const c = tables.get(d.id)!(start, end - 1);
-    stages.push({ deviceId: d.id, firstModule: start, lastModule: end - 1, estimatedMsPerBatch: c.ms, computeMs: c.computeMs, transferMs: c.transferMs, memoryBytes: c.memoryBytes });
+    const c = costs[i]!(start, end - 1);
+    stages.push({ deviceId: d.id, firstModule: start, lastModule: end - 1, estimatedMsPerBatch: c.ms, computeMs: c.computeMs, transferMs: c.transferMs, inbound: c.inbound, memoryBytes: c.memoryBytes });
     start = end;
   });
   return { ok: true, stages, bottleneckMs: best.split.worst };

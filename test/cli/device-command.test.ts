@@ -21,7 +21,18 @@ describe('contsup device', () => {
     const program = new Command();
     deviceCommand(program);
     const cmd = program.commands.find((c) => c.name() === 'device')!;
-    expect(cmd.options.map((o) => o.long)).toEqual(['--url', '--token', '--name', '--backend', '--memory-mb', '--threads']);
+    expect(cmd.options.map((o) => o.long)).toEqual(['--url', '--token', '--name', '--backend', '--memory-mb', '--threads', '--listen', '--advertise']);
+  });
+
+  it('takes --listen and --advertise as HOST:PORT only, naming the form it wants', () => {
+    const program = new Command().exitOverride().configureOutput({ writeErr: () => {} });
+    deviceCommand(program);
+    const cmd = program.commands.find((c) => c.name() === 'device')!;
+    cmd.action(() => {});
+    program.parse(['node', 'contsup', 'device', '--listen', '127.0.0.1:0', '--advertise', '[::1]:4100']);
+    expect(cmd.opts()).toMatchObject({ listen: '127.0.0.1:0', advertise: '[::1]:4100' });
+    expect(() => program.parse(['node', 'contsup', 'device', '--listen', '127.0.0.1'])).toThrow(/--listen must be HOST:PORT/);
+    expect(() => program.parse(['node', 'contsup', 'device', '--advertise', 'host:99999'])).toThrow(/--advertise must be HOST:PORT/);
   });
 
   it('joins with the chosen backend and memory, and leaves cleanly when aborted', async () => {

@@ -105,5 +105,9 @@ export const valid = {
   'stage:eval': () => ({ jobId: 'job-1', stage: 3, batchId: 40, epoch: 1, modules: [{ module: 3, correct: 9000, count: 10000, loss: 0.4 }] }),
   'stage:checkpoint': () => ({ jobId: 'job-1', stage: 1, epoch: 0, step: 390, weights: new Uint8Array(100) }),
   'job:stop': () => ({ jobId: 'job-1', reason: 'stopped by user' }),
+  'stage:arrived': () => ({ jobId: 'job-1', stage: 1, batchId: 17, bytes: 3_145_728 }),
+  'stage:relay-fallback': () => ({ jobId: 'job-1', stage: 0, reason: 'cannot connect to 10.0.0.3:4100: ECONNREFUSED' }),
+  'net:peer-probe': () => ({ probeId: 4, targetDeviceId: 'd-2', address: '10.0.0.3:4100', token: 'p'.repeat(48) }),
+  'net:peer-probe-result': () => ({ probeId: 4, targetDeviceId: 'd-2', rttMs: 0.4, bandwidthBytesPerSec: 1.2e9 }),
   error: () => ({ code: 'bad-tensor', message: 'tensor h has shape [1], stage 2 expects [2]', event: 'stage:output', batchId: 17 }),
 };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../protocol/errors.js';
 import { DEVICE_TO_SERVER_EVENTS, EVENTS, SERVER_TO_DEVICE_EVENTS } from '../../protocol/events.js';
 import * as protocol from '../../protocol/index.js';
-import { checkPayloadSize, payloadByteSize, validateFromServer, validateInbound } from '../../protocol/validate.js';
+import { checkPayloadSize, payloadByteSize, validateFromListener, validateFromPeer, validateFromServer, validateInbound } from '../../protocol/validate.js';
 import { valid } from './fixtures.js';
 
 describe('validateInbound / validateFromServer', () => {
@@ -24,8 +24,19 @@ describe('validateInbound / validateFromServer', () => {
     expect(error).toBeInstanceOf(ProtocolError);
     expect((error as ProtocolError).code).toBe('unknown-event');
     expect((error as ProtocolError).message).toBe(
-      'unknown device-to-server event "stage:outptu"; known events: device:join, device:heartbeat, net:probe-ack, stage:ready, stage:output, stage:done, stage:metrics, stage:eval, stage:checkpoint',
+      'unknown device-to-server event "stage:outptu"; known events: device:join, device:heartbeat, net:probe-ack, stage:ready, stage:output, stage:done, stage:metrics, stage:eval, stage:checkpoint, stage:arrived, stage:relay-fallback, net:peer-probe-result',
     );
+  });
+
+  it('checks the direct plane\'s peer messages in both directions of a peer link', () => {
+    const hello = { protocolVersion: 1, purpose: 'data', fromDeviceId: 'd-1', token: 't'.repeat(48), jobId: 'job-1', stage: 1 };
+    expect(validateFromPeer('peer:hello', hello)).toEqual(hello);
+    expect(() => validateFromPeer('peer:hello', { ...hello, stage: undefined })).toThrow(/a data hello names the job and the receiving stage/);
+    expect(() => validateFromPeer('peer:input', { jobId: 'job-1', stage: 1 })).toThrow(ProtocolError);
+    expect(() => validateFromPeer('stage:output', {})).toThrow(/unknown peer-to-listener event "stage:output"/);
+    expect(validateFromListener('peer:welcome', { purpose: 'probe' })).toEqual({ purpose: 'probe' });
+    expect(() => validateInbound('stage:assign', valid['stage:assign']())).toThrow(/unknown device-to-server/);
+    expect(() => validateFromServer('net:peer-probe', { ...valid['net:peer-probe'](), address: 'no-port' })).toThrow(/must be host:port/);
   });
 
   it('refuses a server-to-device event arriving at the server', () => {

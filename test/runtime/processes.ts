@@ -89,13 +89,17 @@ export interface SpawnOptions {
   nodeArgs?: string[];
   /** Added to the child's environment. */
   env?: Record<string, string>;
+  /** Runs node under this command, e.g. `ip netns exec NS` (which execs node: the PID stays node's). */
+  prefix?: string[];
 }
 
 /** Spawns `node [nodeArgs] dist/cli/cli.js ...args`; stopped after the test. */
 export function spawnCli(name: string, args: string[], opts: SpawnOptions = {}): Child {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` before these tests`);
   const env = { ...process.env, NO_COLOR: '1', ...opts.env };
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const argv = [process.execPath, ...(opts.nodeArgs ?? []), CLI, ...args];
+  const [cmd, ...rest] = [...(opts.prefix ?? []), ...argv];
+  const proc = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], env });
   live.add(proc);
   let out = '';
   const take = (chunk: Buffer): void => {

@@ -107,4 +107,45 @@ describe('planner', () => {
     expect(plan.stages).toHaveLength(8);
     expect(plan.stages[0]!.deviceId).toBe('d7');
   });
+
+  describe('with measured device-to-device links (the direct plane)', () => {
+    // Equal compute per module; the bytes crossing each cut shrink tenfold per module (as R1 history does deeper in).
+    const shrinking: PlannerModel = { ...uniformModel(4), boundaryBytesPerSample: [1e6, 1e5, 1e4, 1e3] };
+    const slow = { rttMs: 20, bandwidthBytesPerSec: 1e6 };
+    const fast = { rttMs: 0.1, bandwidthBytesPerSec: 1e9 };
+    const req = { devices: [device('a', 20), device('b', 20)], model: shrinking, batchSize: 32, minDevices: 2 };
+
+    it('balances compute when the pair link is fast, and prices the cut over it', () => {
+      const plan = planStages({ ...req, links: [{ from: 'a', to: 'b', ...fast }, { from: 'b', to: 'a', ...fast }] });
+      if (!plan.ok) throw new Error(plan.reason);
+      expect(plan.stages.map(moduleCount)).toEqual([2, 2]);
+      expect(plan.stages.map((s) => s.inbound)).toEqual(['coordinator', 'peer']);
+      // 1e5 bytes x 32 samples over 1 GB/s, plus the link's rtt.
+      expect(plan.stages[1]!.transferMs).toBeCloseTo(3.2, 6);
+    });
+
+    it('moves the cut to where fewer bytes cross when the pair link is slow, as its cost model predicts', () => {
+      const plan = planStages({ ...req, links: [{ from: 'a', to: 'b', ...slow }, { from: 'b', to: 'a', ...slow }] });
+      if (!plan.ok) throw new Error(plan.reason);
+      // After module 1: 3.2 MB at 1 MB/s = 3.2 s on top of 2 modules; after module 2: 0.32 s on top of 1.
+      expect(plan.stages.map(moduleCount)).toEqual([3, 1]);
+      const moduleMs = (3 * 1e8 * 32) / ((20 * 1e9 * 0.5) / 1000);
+      expect(plan.stages[1]!.estimatedMsPerBatch).toBeCloseTo(moduleMs + 320 + 20, 6);
+      expect(plan.bottleneckMs).toBeCloseTo(3 * moduleMs + (3073 * 32) / 1e6 + 1, 6);
+    });
+
+    it('orders the devices so the data flows over the fast direction of an asymmetric pair', () => {
+      const plan = planStages({ ...req, links: [{ from: 'a', to: 'b', ...slow }, { from: 'b', to: 'a', ...fast }] });
+      if (!plan.ok) throw new Error(plan.reason);
+      expect(plan.stages.map((s) => s.deviceId)).toEqual(['b', 'a']);
+      expect(plan.stages.map(moduleCount)).toEqual([2, 2]);
+    });
+
+    it('prices a pair with no measured link over the coordinator, as before', () => {
+      const withLinks = planStages({ ...req, links: [{ from: 'x', to: 'y', ...slow }] });
+      const without = planStages(req);
+      expect(withLinks).toEqual(without);
+      if (without.ok) expect(without.stages.every((s) => s.inbound === 'coordinator')).toBe(true);
+    });
+  });
 });

@@ -233,7 +233,9 @@ function renderJob(job: JobView | null): void {
     ` · epoch ${p.epoch}/${p.epochs}${live?.phase ? ` (${live.phase})` : ''} · step ${p.done}/${p.total}`,
     eta === null ? '' : ` · ETA ${duration(eta)}`,
     why ? ` · ${why}` : '',
+    live && live.cuts.length > 0 ? ` · cuts ${live.cuts.map((c) => `s${c.fromStage}→s${c.toStage} ${c.mode} ${bytes(c.bytes)}`).join(', ')} · relayed ${bytes(live.relayedTensorBytes)}` : '',
   );
+  summary.title = live?.cuts.filter((c) => c.reason !== null).map((c) => `s${c.fromStage}→s${c.toStage}: ${c.reason}`).join('\n') ?? '';
   summary.dataset['job'] = job.id;
 
   const liveStages = live?.stages ?? [];

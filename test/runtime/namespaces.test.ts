@@ -1,0 +1,173 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL_CONFIG } from '../../engine/model/config.js';
+import { moduleCosts } from '../../engine/model/cost.js';
+import { cutAfter, shapeContract } from '../../engine/model/shape-contract.js';
+import type { CutView, DeviceView, JobEvent, PeerLinkView } from '../../protocol/index.js';
+import { planStages, type PlannerModel } from '../../server/planner/planner.js';
+import { api, getJob, runCleanups, waitFor, waitForStatus } from '../server/helpers.js';
+import { NetnsLab, netnsUnavailable } from './netns.js';
+import { createJob, dumpOutputs, exclusiveMachine, spawnCli, type Child, type JobDetailJson } from './processes.js';
+
+/*
+ * Hosts on one machine: the coordinator in namespace A, one device in B and
+ * one in C. B and C reach the coordinator over their own links (A-B, A-C)
+ * and each other over a third (B-C), which carries the direct cut. The test
+ * reaches the coordinator's REST API over a link of its own (root-A).
+ */
+
+const unavailable = netnsUnavailable();
+if (unavailable !== null) console.warn(`namespace tests skipped: ${unavailable}`);
+
+afterEach(runCleanups);
+
+const base = 100 + (process.pid % 100);
+const net = (subnet: number, host: number): string => `10.${base}.${subnet}.${host}`;
+const COORD = net(0, 1);
+const PORT = 3000;
+const JOIN = 'ns-join-secret';
+const ADMIN = 'ns-admin-secret';
+const lab = new NetnsLab(`cs12-${process.pid}`);
+afterAll(() => lab.destroy());
+
+type NsJob = Omit<JobDetailJson, 'stages'> & { stages: Array<JobDetailJson['stages'][number] & { measuredMsPerBatch: number | null }>; cuts: CutView[]; relayedTensorBytes: number; events: JobEvent[] };
+
+// resnet20 K=4 R1 at batch 32: the cut after module 1 carries 98 KB a sample (h and the R1 history entry), after module 2 49 KB.
+const JOB = { model: 'resnet20', modules: 4, context: 'R1', dataset: 'synthetic', epochs: 1, batchSize: 32, limitTrain: 256, limitTest: 64, minDevices: 2 };
+const contract = shapeContract({ ...DEFAULT_MODEL_CONFIG, model: 'resnet20', modules: 4, context: 'R1' });
+const MODEL: PlannerModel = {
+  modules: moduleCosts(contract),
+  inputBytesPerSample: 32 * 32 * 3 + 1,
+  boundaryBytesPerSample: contract.modules.map((_, k) => cutAfter(contract, k, 'float32').bytesPerSample),
+};
+
+function build(): { A: string; B: string; C: string } {
+  const A = lab.host('a');
+  const B = lab.host('b');
+  const C = lab.host('c');
+  lab.link({ ns: null, dev: `cs${process.pid % 100000}r`, addr: net(9, 1) }, { ns: A, dev: 'vta', addr: net(9, 2) });
+  lab.link({ ns: A, dev: 'vab', addr: net(1, 1) }, { ns: B, dev: 'vba', addr: net(1, 2) });
+  lab.link({ ns: A, dev: 'vac', addr: net(2, 1) }, { ns: C, dev: 'vca', addr: net(2, 2) });
+  lab.link({ ns: B, dev: 'vbc', addr: net(3, 1) }, { ns: C, dev: 'vcb', addr: net(3, 2) });
+  // The coordinator's one address, routed to from every side.
+  lab.address(A, COORD);
+  lab.route(null, COORD, net(9, 2));
+  lab.route(B, COORD, net(1, 1));
+  lab.route(C, COORD, net(2, 1));
+  return { A, B, C };
+}
+
+/** Shapes both directions of the B-C link and the coordinator links (1 Gbit/s). */
+function shapeLinks(ns: { A: string; B: string; C: string }, bc: { rate: string; delayMs?: number }): string {
+  for (const [n, dev] of [[ns.A, 'vab'], [ns.B, 'vba'], [ns.A, 'vac'], [ns.C, 'vca']] as const) lab.shape(n, dev, { rate: '1gbit' });
+  lab.shape(ns.B, 'vbc', bc);
+  return lab.shape(ns.C, 'vcb', bc);
+}
+
+function inNs(ns: string, name: string, args: string[]): Child {
+  return spawnCli(name, args, { prefix: ['ip', 'netns', 'exec', ns] });
+}
+
+function startDevices(ns: { B: string; C: string }, url: string): Child[] {
+  const dev = (n: string, name: string, addr: string): Child =>
+    inNs(n, name, ['device', '--url', url, '--token', JOIN, '--name', name, '--backend', 'wasm', '--listen', `${addr}:4100`]);
+  return [dev(ns.B, 'nb', net(3, 1)), dev(ns.C, 'nc', net(3, 2))];
+}
+
+interface Run {
+  job: NsJob;
+  devices: DeviceView[];
+  links: PeerLinkView[];
+  /** Wall time per training batch from the first to the last stored step, ms. */
+  wallMsPerBatch: number;
+}
+
+/** Both devices join (links probed), a job trains to done; the devices leave again. */
+async function trainOnce(c: { url: string }, ns: { B: string; C: string }, outputs: Child[]): Promise<Run> {
+  const devices = startDevices(ns, `http://${COORD}:${PORT}`);
+  outputs.push(...devices);
+  await waitFor(async () => {
+    const links = (await api(c, 'GET', '/api/devices/links')).body as PeerLinkView[];
+    const idle = ((await api(c, 'GET', '/api/devices')).body as DeviceView[]).filter((d) => d.status === 'idle');
+    return links.length === 2 && idle.length === 2;
+  }, 'both devices joined and their links probed', 90_000);
+  const devs = ((await api(c, 'GET', '/api/devices')).body as DeviceView[]).filter((d) => d.status !== 'lost');
+  const links = (await api(c, 'GET', '/api/devices/links')).body as PeerLinkView[];
+  const id = await createJob(c, ADMIN, JOB);
+  const running = await waitForStatus(c, id, ['running'], 120_000);
+  void running;
+  const t0 = Date.now();
+  await waitForStatus(c, id, ['done'], 240_000);
+  const job = (await getJob(c, id)) as NsJob;
+  const steps = job.progress?.stepsDone ?? 1;
+  for (const d of devices) await d.stop();
+  return { job, devices: devs, links, wallMsPerBatch: (Date.now() - t0) / steps };
+}
+
+const cutBytes = (job: NsJob): number => MODEL.boundaryBytesPerSample[job.plan[0]!.lastModule]!;
+
+describe.skipIf(unavailable !== null)('hosts in network namespaces joined by shaped veth links', () => {
+  it('trains over the direct plane with no relayed bytes, and moves the cut off the slow link as the cost model predicts', async ({ onTestFailed }) => {
+    await exclusiveMachine();
+    const ns = build();
+    const equalShape = shapeLinks(ns, { rate: '1gbit' });
+    const dataDir = mkdtempSync(join(tmpdir(), 'contsup-netns-'));
+    const outputs: Child[] = [];
+    const coord = inNs(ns.A, 'coordinator', ['coordinator', '--port', String(PORT), '--host', COORD, '--join-token', JOIN, '--admin-token', ADMIN, '--data-dir', dataDir]);
+    outputs.push(coord);
+    onTestFailed(() => console.error(dumpOutputs(outputs)));
+    try {
+      const c = { url: `http://${COORD}:${PORT}` };
+      await waitFor(() => /contsup coordinator on/.test(coord.output()), 'the coordinator banner', 60_000);
+
+      // 1. Equal links: every cut direct, nothing relayed.
+      const equal = await trainOnce(c, ns, outputs);
+      expect(equal.job.cuts).toHaveLength(1);
+      expect(equal.job.cuts[0]).toMatchObject({ mode: 'direct', reason: null });
+      expect(equal.job.cuts[0]!.bytes).toBeGreaterThan(0);
+      expect(equal.job.relayedTensorBytes).toBe(0);
+      expect(equal.job.progress).toMatchObject({ stepsDone: 8, totalSteps: 8 });
+
+      // 2. The B-C link shaped to 50 Mbit/s (+ 20 ms where the kernel has netem); devices re-join and re-probe.
+      const slowShape = shapeLinks(ns, { rate: '50mbit', delayMs: 10 });
+      const slow = await trainOnce(c, ns, outputs);
+      expect(slow.job.cuts[0]).toMatchObject({ mode: 'direct' });
+      expect(slow.job.relayedTensorBytes).toBe(0);
+      expect(slow.job.progress).toMatchObject({ stepsDone: 8, totalSteps: 8 });
+
+      const bw = (r: Run): string => r.links.map((l) => `${l.from}>${l.to} ${((l.bandwidthBytesPerSec ?? 0) / 1e6).toFixed(1)} MB/s rtt ${l.rttMs?.toFixed(2)} ms`).join(', ');
+      const row = (name: string, shape: string, r: Run): string => {
+        const est = Math.max(...r.job.plan.map((p) => p.estimatedMsPerBatch));
+        const measured = Math.max(...r.job.stages.map((s) => s.measuredMsPerBatch ?? 0));
+        const stages = r.job.plan.map((p, i) => `stage ${i} m${p.firstModule}-${p.lastModule} est ${p.estimatedMsPerBatch.toFixed(0)} meas ${(r.job.stages[i]!.measuredMsPerBatch ?? 0).toFixed(0)} ms`).join('; ');
+        return `${name} (B-C: ${shape}; ${bw(r)}; speeds ${r.devices.map((d) => `${d.name} ${d.speedGflops.toFixed(1)}`).join(', ')} GFLOP/s): cut after module ${r.job.plan[0]!.lastModule} (${cutBytes(r.job)} B/sample); ${stages}; bottleneck est ${est.toFixed(0)} ms, measured ${measured.toFixed(0)} ms (${((measured / est - 1) * 100).toFixed(0)}%), wall ${r.wallMsPerBatch.toFixed(0)} ms/batch`;
+      };
+      console.log(`namespace plan report:\n  ${row('equal links', equalShape, equal)}\n  ${row('slow B-C', slowShape, slow)}`);
+
+      // The coordinator's plan is the cost model's on what was measured...
+      for (const r of [equal, slow]) {
+        const predicted = planStages({
+          devices: r.devices.map((d) => ({ id: d.id, speedGflops: d.speedGflops, memoryBytes: d.memoryBytes, bandwidthBytesPerSec: d.bandwidthBytesPerSec!, rttMs: d.rttMs! })),
+          model: MODEL,
+          batchSize: JOB.batchSize,
+          minDevices: 2,
+          links: r.links.map((l) => ({ from: l.from, to: l.to, rttMs: l.rttMs!, bandwidthBytesPerSec: l.bandwidthBytesPerSec! })),
+        });
+        if (!predicted.ok) throw new Error(predicted.reason);
+        expect(predicted.stages.map((s) => [s.deviceId, s.lastModule])).toEqual(r.job.plan.map((p) => [p.deviceId, p.lastModule]));
+      }
+      // ...and on the slow link it cuts where fewer bytes cross than on equal links.
+      expect(slow.job.plan[0]!.lastModule).not.toBe(equal.job.plan[0]!.lastModule);
+      expect(cutBytes(slow.job)).toBeLessThan(cutBytes(equal.job));
+      // Not asserted: the measured time per batch within 25% of the estimate. The estimate's compute part
+      // comes from the join-time matMul probe (x 0.5 efficiency), which on this shared machine is off by
+      // 2x and more (docs/runtime.md, direct plane); the report above prints both for every run.
+    } finally {
+      await coord.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      lab.destroy();
+    }
+  }, 600_000);
+});
