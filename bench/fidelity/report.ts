@@ -19,6 +19,8 @@ export interface FidelityRun {
   modules: number;
   context: string;
   seed: number;
+  /** contsup's backend for this run (a resumed table may mix them); the table's `backend` when absent. */
+  backend?: string;
   /** Test error (%) after each epoch. */
   contsup: number[];
   release: number[];

@@ -7,8 +7,9 @@
 import type { DataRecipe } from '../data/recipe.js';
 import type { ModelConfig } from '../model/config.js';
 import type { LrScheduleName } from './schedule.js';
-export { scheduleFor } from './schedule.js';
+import { scheduleFor, type LrSchedule } from './schedule.js';
 import { DEFAULT_SGD, type SgdOptions } from './sgd.js';
+export { scheduleFor };
 
 export interface TrainingRecipe extends DataRecipe {
   bnMomentum?: number;
@@ -43,4 +44,20 @@ export function recipeOf(o: TrainingRecipe): TrainingRecipe {
   const out: Record<string, unknown> = {};
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out as TrainingRecipe;
+}
+
+/** How a trainer steps under a job's recipe: the optimiser and the lr schedule. */
+export interface TrainerSettings {
+  sgd: SgdOptions;
+  schedule: LrSchedule;
+}
+
+/**
+ * The one mapping from a job spec (its optional `recipe`) to trainer
+ * settings: the device's StageHost and the in-process trainer both call it,
+ * so a distributed job steps exactly like `contsup train` with the same recipe.
+ */
+export function trainerSettingsFor(spec: { recipe?: TrainingRecipe }): TrainerSettings {
+  const recipe = spec.recipe ?? {};
+  return { sgd: sgdFor(recipe), schedule: scheduleFor(recipe) };
 }
