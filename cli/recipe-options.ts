@@ -13,7 +13,7 @@ export interface RecipeOptions {
   augment?: string;
   pad?: number;
   inputSize?: number;
-  channels?: 1 | 3;
+  channels?: number;
   bnMomentum?: number;
   bnEps?: number;
   momentum?: number;
