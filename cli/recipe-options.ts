@@ -5,7 +5,7 @@
  * bad value gets the words POST /api/jobs uses.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { AUGMENT_NAMES, LR_SCHEDULE_NAMES, RECIPE_LIMITS } from '../protocol/job-recipe.js';
+import { AUGMENT_NAMES, AUX_NETS_STYLES, LR_SCHEDULE_NAMES, RECIPE_LIMITS } from '../protocol/job-recipe.js';
 import { int, num } from './options.js';
 
 /** The recipe as commander hands it over: names unchecked until parseJobSpec. */
@@ -21,9 +21,10 @@ export interface RecipeOptions {
   nesterov?: boolean;
   lrSchedule?: string;
   cosineEpochs?: number;
+  auxNets?: string;
 }
 
-const RECIPE_KEYS = ['augment', 'pad', 'inputSize', 'channels', 'bnMomentum', 'bnEps', 'momentum', 'weightDecay', 'nesterov', 'lrSchedule', 'cosineEpochs'] as const satisfies ReadonlyArray<keyof RecipeOptions>;
+const RECIPE_KEYS = ['augment', 'pad', 'inputSize', 'channels', 'bnMomentum', 'bnEps', 'momentum', 'weightDecay', 'nesterov', 'lrSchedule', 'cosineEpochs', 'auxNets'] as const satisfies ReadonlyArray<keyof RecipeOptions>;
 
 function onOff(v: string): boolean {
   if (v === 'on') return true;
@@ -51,7 +52,8 @@ export function addRecipeOptions(cmd: Command, shape: boolean): Command {
     .option('--weight-decay <x>', 'SGD weight decay (default 1e-4)', num('--weight-decay'))
     .option('--nesterov <on|off>', 'Nesterov momentum (default on)', onOff)
     .option('--lr-schedule <name>', `learning-rate schedule: one of ${LR_SCHEDULE_NAMES.join(', ')} (default cosine-step)`)
-    .option('--cosine-epochs <n>', "epochs the release schedule's cosine spans (default: --epochs)", int('--cosine-epochs'));
+    .option('--cosine-epochs <n>', "epochs the release schedule's cosine spans (default: --epochs)", int('--cosine-epochs'))
+    .option('--aux-nets <style>', `auxiliary nets: ${AUX_NETS_STYLES.join(' or ')} (release: decoder with biases and align_corners=True, heads' hidden width x widen; default contsup)`);
 }
 
 /** The recipe fields the options name (none: undefined, so the job spec has no recipe block). */

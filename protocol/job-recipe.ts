@@ -12,6 +12,10 @@ export const AUGMENT_NAMES = ['none', 'flip', 'crop', 'crop-flip'] as const;
 export type AugmentName = (typeof AUGMENT_NAMES)[number];
 
 export const LR_SCHEDULE_NAMES = ['cosine-step', 'cosine-epoch', 'release'] as const;
+
+/** How the auxiliary nets (decoder, heads' hidden width) are built: contsup's way or the release's (docs/fidelity.md). */
+export const AUX_NETS_STYLES = ['contsup', 'release'] as const;
+export type AuxNetsStyle = (typeof AUX_NETS_STYLES)[number];
 export type LrScheduleName = (typeof LR_SCHEDULE_NAMES)[number];
 
 /** Bounds of the recipe's numbers: every real recipe fits; none makes a device allocate or diverge without end. */
@@ -43,5 +47,6 @@ export const jobRecipeSchema = z.strictObject({
   lrSchedule: z.enum(LR_SCHEDULE_NAMES).optional(),
   /** Epochs the `release` schedule's cosine spans; the job's epochs when absent. */
   cosineEpochs: z.int().min(1).max(RECIPE_LIMITS.cosineEpochs).optional(),
+  auxNets: z.enum(AUX_NETS_STYLES).optional(),
 });
 export type JobRecipe = z.infer<typeof jobRecipeSchema>;

@@ -15,7 +15,7 @@ function refusal(recipe: unknown): string {
 
 const FULL = {
   augment: 'crop-flip', pad: 4, inputSize: 32, channels: 3, bnMomentum: 0.1, bnEps: 1e-5,
-  momentum: 0.9, weightDecay: 1e-4, nesterov: false, lrSchedule: 'release', cosineEpochs: 160,
+  momentum: 0.9, weightDecay: 1e-4, nesterov: false, lrSchedule: 'release', cosineEpochs: 160, auxNets: 'release',
 } as const;
 
 describe('job spec recipe block', () => {
@@ -48,6 +48,7 @@ describe('job spec recipe block', () => {
   it('refuses unknown names with the allowed ones, and unknown fields', () => {
     expect(refusal({ augment: 'rotate' })).toContain('recipe.augment: got "rotate"; allowed: none, flip, crop, crop-flip');
     expect(refusal({ lrSchedule: 'step' })).toContain('recipe.lrSchedule: got "step"; allowed: cosine-step, cosine-epoch, release');
+    expect(refusal({ auxNets: 'paper' })).toContain('recipe.auxNets: got "paper"; allowed: contsup, release');
     expect(refusal({ channels: 2 })).toContain('recipe.channels: got 2; allowed: 1, 3');
     expect(refusal({ nesterov: 'off' })).toContain('recipe.nesterov: expected boolean');
     expect(refusal({ lrSchedul: 'release' })).toContain('unknown field(s) recipe.lrSchedul');
