@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../../engine/model/config.js';
 import { resizeBilinear } from '../../../engine/model/layers.js';
 import { GllNetwork } from '../../../engine/model/network.js';
 import { shapeContract } from '../../../engine/model/shape-contract.js';
+import { StageRunner, disposeStageTensors } from '../../../engine/train/stage-runner.js';
+import { useTestBackend } from '../../helpers/backend.js';
 
 // torch.nn.functional.interpolate of [[0,1,3],[2,5,4],[7,6,8]] to 5x5, mode='bilinear'.
 const TORCH_ALIGN_TRUE = [0, 0.5, 1, 2, 3, 1, 2, 3, 3.25, 3.5, 2, 3.5, 5, 4.5, 4, 4.5, 5, 5.5, 5.75, 6, 7, 6.5, 6, 7, 8];
@@ -16,9 +17,7 @@ const RELEASE_HEAD_W2: Record<number, number> = { 16: 28_554, 32: 72_714, 64: 10
 const RELEASE_DECODER_W2: Record<number, number> = { 16: 4179, 32: 7635, 64: 14_547 };
 
 const nets: GllNetwork[] = [];
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+beforeAll(useTestBackend);
 afterAll(() => nets.forEach((n) => n.dispose()));
 
 /** Trainable parameters only, as torch's parameters() counts them (BN running statistics are buffers there). */
@@ -55,5 +54,20 @@ describe("auxiliary nets built the release's way (auxNets: 'release')", () => {
     expect(roleParams(plain, 0, 'head')).toBe(RELEASE_HEAD_W2[c]! - (65 * 128 + 128 * 10));
     // No biases on the two convs: 24 (widen 2: 12 x 2 channels) + 3 fewer than the release's decoder.
     expect(roleParams(plain, 0, 'decoder')).toBe(RELEASE_DECODER_W2[c]! - 24 - 3);
+  });
+
+  it('trains a step with the release decoder: its biases receive gradients and move', async () => {
+    const net = new GllNetwork({ ...DEFAULT_MODEL_CONFIG, model: 'resnet20', modules: 2, context: 'E', decoder: true, auxNets: 'release', inputSize: 8 });
+    nets.push(net);
+    const bias = net.store.params.find((p) => p.name.endsWith('/dec/conv2/b'))!;
+    const before = Array.from(bias.variable.dataSync());
+    const h = tf.randomNormal([4, 8, 8, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const target = tf.randomUniform([4, 8, 8, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
+    const runner = new StageRunner(net, 0, 1);
+    const { output, metrics } = await runner.train({ h, image: h, history: [] }, tf.tensor1d([0, 1, 2, 3], 'int32'), target, 0.1);
+    disposeStageTensors(output);
+    runner.dispose();
+    expect(metrics.every((m) => Number.isFinite(m.loss))).toBe(true);
+    expect(Array.from(bias.variable.dataSync())).not.toEqual(before);
   });
 });
