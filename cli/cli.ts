@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { NODE_BACKEND_NAMES } from '../engine/backend/backend-names.js';
-import { DEFAULT_INPUT_SIZE } from '../engine/data/load-dataset.js';
-import { MAX_INPUT_SIZE, MIN_INPUT_SIZE } from '../engine/data/readers/image-folder.js';
 import { TRAIN_DEFAULTS } from '../protocol/defaults.js';
 import { DATASET_NAMES, HEAD_NAMES, LOSS_NAMES, MODEL_NAMES, PARTITION_KINDS } from '../protocol/names.js';
 import { coordinatorCommand } from './coordinator-command.js';
+import { addRecipeOptions } from './recipe-options.js';
 import { datasetArg, int, num } from './options.js';
 import { reproduceCommand } from './reproduce-command.js';
 import { startCommand } from './start-command.js';
@@ -24,7 +23,7 @@ program
 // Job-spec fields are only parsed here (number, integer); runTrain checks them
 // with parseJobSpec, so a bad value gets the words POST /api/jobs uses.
 const d = TRAIN_DEFAULTS;
-program
+const train = program
   .command('train')
   .description('train in one process (the reference semantics of the distributed runtime)')
   .option('--model <name>', `backbone: ${one(MODEL_NAMES)}`, d.model)
@@ -36,8 +35,6 @@ program
   .option('--partition <kind>', `cut table: ${one(PARTITION_KINDS)}`, d.partition)
   .option('--dataset <name>', `data set: ${one(DATASET_NAMES)}, or folder:PATH (PATH/train/<class>/*.png|jpg, PATH/test/<class>/*)`, datasetArg, d.dataset)
   .option('--data-dir <dir>', 'where data sets are searched and downloaded, and image folders cached (default ~/.cache/contsup/datasets)')
-  .option('--input-size <n>', `image folders: side the images are resized to (cover + centre crop), default ${DEFAULT_INPUT_SIZE}`, int('--input-size', MIN_INPUT_SIZE, MAX_INPUT_SIZE))
-  .addOption(new Option('--channels <n>', 'image folders: 3 (colour, default) or 1 (greyscale)').choices(['1', '3']).argParser((v) => (v === '1' ? 1 : 3)))
   .option('--epochs <n>', 'epochs', int('--epochs'), d.epochs)
   .option('--batch-size <n>', 'batch size', int('--batch-size'), d.batchSize)
   .option('--lr <x>', 'initial learning rate (cosine decay per step)', num('--lr'), d.lr)
@@ -46,7 +43,8 @@ program
   .option('--seed <n>', 'seed for weights, shuffle and augmentation', int('--seed'), d.seed)
   .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(NODE_BACKEND_NAMES))
   .option('--threads <n>', 'threads of the native backend (default: all cores)', int('--threads', 1))
-  .option('--json', 'print one JSON object per line instead of a progress bar', false)
+  .option('--json', 'print one JSON object per line instead of a progress bar', false);
+addRecipeOptions(train, true)
   .action(async (opts: TrainCommandOptions) => {
     // Loaded on use, like every tfjs-backed command: `contsup coordinator` never loads tfjs.
     const { runTrain } = await import('./train-command.js');

@@ -8,9 +8,12 @@ import { GllNetwork } from '../engine/model/network.js';
 import { parseJobSpec, type JobSpec } from '../protocol/job-spec.js';
 import type { DatasetSpec, HeadName, LossName, ModelName, PartitionKind } from '../protocol/names.js';
 import { InProcessTrainer, type EpochReport } from '../engine/train/gll-trainer.js';
+import { applyDataRecipe, folderShapeFor } from '../engine/data/recipe.js';
+import { modelRecipe, trainerSettingsFor, type TrainingRecipe } from '../engine/train/recipe.js';
 import { ProgressBar } from './progress.js';
+import { recipeInput, type RecipeOptions } from './recipe-options.js';
 
-export interface TrainCommandOptions {
+export interface TrainCommandOptions extends RecipeOptions {
   model: ModelName;
   modules: number;
   context: string;
@@ -20,10 +23,6 @@ export interface TrainCommandOptions {
   partition: PartitionKind;
   dataset: DatasetSpec;
   dataDir?: string;
-  /** Image folders only: side of the square images. */
-  inputSize?: number;
-  /** Image folders only: 1 (greyscale) or 3. */
-  channels?: 1 | 3;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -40,8 +39,9 @@ export interface TrainCommandOptions {
  * The job a train run describes, checked by parseJobSpec: `contsup train`
  * refuses a bad value with the same words as POST /api/jobs.
  */
-export function trainJobSpec(opts: Omit<TrainCommandOptions, 'json' | 'dataDir' | 'backend' | 'inputSize' | 'channels'>): JobSpec {
+export function trainJobSpec(opts: Omit<TrainCommandOptions, 'json' | 'dataDir' | 'backend' | 'threads'>): JobSpec {
   const { model, modules, context, loss, head, decoder, partition, dataset, epochs, batchSize, lr, limitTrain, limitTest, seed } = opts;
+  const recipe = recipeInput(opts);
   return parseJobSpec({
     model,
     modules,
@@ -57,18 +57,20 @@ export function trainJobSpec(opts: Omit<TrainCommandOptions, 'json' | 'dataDir' 
     seed,
     ...(limitTrain === undefined ? {} : { limitTrain }),
     ...(limitTest === undefined ? {} : { limitTest }),
+    ...(recipe === undefined ? {} : { recipe }),
   });
 }
 
+/** The data set as the job's recipe feeds it (the same mapping as the coordinator's jobs service); as loaded without a recipe. */
 export async function getDataset(
-  opts: Pick<TrainCommandOptions, 'dataset' | 'dataDir' | 'limitTrain' | 'limitTest' | 'seed'> & Partial<Pick<TrainCommandOptions, 'inputSize' | 'channels'>>,
+  opts: Pick<TrainCommandOptions, 'dataset' | 'dataDir' | 'limitTrain' | 'limitTest' | 'seed'> & { recipe?: TrainingRecipe },
   log: (msg: string) => void,
 ): Promise<Dataset> {
   const bars = new Map<string, ProgressBar>();
-  return loadDataset(opts.dataset, {
+  const recipe = opts.recipe ?? {};
+  const data = await loadDataset(opts.dataset, {
+    ...folderShapeFor(recipe),
     dataDir: opts.dataDir,
-    inputSize: opts.inputSize,
-    channels: opts.channels,
     onWarning: (m) => log(`warning: ${m}`),
     limitTrain: opts.limitTrain,
     limitTest: opts.limitTest,
@@ -84,11 +86,13 @@ export async function getDataset(
       if (total !== undefined && received >= total) bar.finish();
     },
   });
+  return opts.recipe === undefined ? data : applyDataRecipe(data, recipe);
 }
 
-export function modelConfigFor(opts: TrainCommandOptions, data: Dataset): ModelConfig {
+export function modelConfigFor(opts: TrainCommandOptions & { recipe?: TrainingRecipe }, data: Dataset): ModelConfig {
   return {
     ...DEFAULT_MODEL_CONFIG,
+    ...modelRecipe(opts.recipe ?? {}),
     model: opts.model,
     modules: opts.modules,
     context: opts.context,
@@ -114,7 +118,8 @@ export async function runTrain(opts: TrainCommandOptions): Promise<EpochReport[]
   const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
   const emit = (obj: object): void => void process.stdout.write(`${JSON.stringify(obj)}\n`);
   // Before the backend and the data load: a bad value is refused at once.
-  trainJobSpec(opts);
+  const spec = trainJobSpec(opts);
+  const recipe = spec.recipe;
   if (opts.threads !== undefined) (await import('../engine/backend/native/activate.js')).requestNativeThreads(opts.threads);
   const backend = await selectBackend(opts.backend, log);
   log(`backend: ${describeBackend()}`);
@@ -122,15 +127,15 @@ export async function runTrain(opts: TrainCommandOptions): Promise<EpochReport[]
   if (adapter !== null) log(`adapter: ${adapter}`);
   // Only where there is one, so the JSON of CPU runs stays as it was.
   const withAdapter = adapter !== null ? { adapter } : {};
-  const data = await getDataset(opts, log);
-  const net = new GllNetwork(modelConfigFor(opts, data));
+  const data = await getDataset({ ...opts, recipe }, log);
+  const net = new GllNetwork(modelConfigFor({ ...opts, recipe }, data));
   const counts = net.paramCounts();
   const params: Record<string, number> = { backbone: counts.backbone, heads: counts.head, context: counts.context };
   if (opts.decoder) params.decoder = counts.decoder;
-  const trainer = new InProcessTrainer(net, { epochs: opts.epochs, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed });
+  const trainer = new InProcessTrainer(net, { epochs: opts.epochs, batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed, ...trainerSettingsFor(spec) });
   const summary = `${opts.model} K=${net.moduleCount} ${opts.context} ${opts.loss} ${opts.head}${opts.decoder ? ' +decoder' : ''} on ${data.name} (${data.train.count} train / ${data.test.count} test, ${data.train.height}x${data.train.width}x${data.train.channels})`;
   if (opts.json) emit({ event: 'start', backend, ...withAdapter, model: opts.model, modules: net.moduleCount, context: opts.context, dataset: data.name, trainCount: data.train.count, testCount: data.test.count, params });
-  else log(`${summary}\nparams: ${JSON.stringify(params)}`);
+  else log(`${summary}\nparams: ${JSON.stringify(params)}${recipe ? `\nrecipe: ${JSON.stringify(recipe)}` : ''}`);
   try {
     const reports = await trainer.fit(data, {
       onStep: (() => {

@@ -9,6 +9,7 @@ import { GllNetwork } from '../engine/model/network.js';
 import { loadStage, saveStage, saveStageAsync } from '../engine/train/checkpoint.js';
 import { StageRunner, disposeStageTensors, type ModuleMetrics } from '../engine/train/stage-runner.js';
 import { modelConfigForJob } from '../engine/model/job-config.js';
+import { trainerSettingsFor } from '../engine/train/recipe.js';
 import { shapeContract } from '../engine/model/shape-contract.js';
 import { decodeStageInput, disposeStageBatch } from './stage-inputs.js';
 import { encodeStageOutput } from './stage-outputs.js';
@@ -56,7 +57,7 @@ export class StageHost {
     let runner: StageRunner | null = null;
     try {
       if (net.moduleCount !== assign.job.modules) throw new Error(`the job has ${assign.job.modules} modules but its ${assign.job.model} partition gave ${net.moduleCount}`);
-      runner = new StageRunner(net, assign.firstModule, assign.lastModule);
+      runner = new StageRunner(net, assign.firstModule, assign.lastModule, trainerSettingsFor(assign.job).sgd);
       const layout = stageLayout(shapeContract(net.config), assign.stage, assign.firstModule, assign.lastModule, assign.data, assign.job.wire);
       const want = layout.stage === 0 ? layout.image : layout.input;
       if (formatShape(assign.inputShape) !== formatShape(want)) {

@@ -11,6 +11,7 @@ export * from './defaults.js';
 export * from './schema-common.js';
 export * from './schema-errors.js';
 export * from './job-spec.js';
+export * from './job-recipe.js';
 export * from './device-messages.js';
 export * from './stage-messages.js';
 export * from './data-messages.js';

@@ -4,6 +4,7 @@ import { CONTEXT_PATTERN, parseContext, DATASET_NAMES, FOLDER_DATASET_PATTERN, H
 import { parseOrThrow } from './schema-errors.js';
 import type { DatasetSpec } from './names.js';
 import { MAX_MODULES } from './schema-common.js';
+import { jobRecipeSchema } from './job-recipe.js';
 
 /**
  * Most modules a model can be cut into: cuts go after the stem and after any
@@ -55,6 +56,8 @@ const jobSpecShape = {
   /** Global steps between checkpoints; 0 = only at the end of each epoch. */
   checkpointEvery: z.int().min(0).max(JOB_SPEC_LIMITS.checkpointEvery),
   partition: z.enum(PARTITION_KINDS),
+  /** Optional: absent (or any field of it absent) trains with contsup's defaults (protocol/job-recipe.ts). */
+  recipe: jobRecipeSchema.optional(),
 };
 
 function checkModulesFitModel(spec: { model: ModelName; modules: number; context: string }, ctx: z.RefinementCtx): void {

@@ -10,7 +10,7 @@
  * How it works and how to rerun: docs/fidelity.md.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { NodeBackendName } from '../../engine/backend/backend-names.js';
@@ -100,12 +100,21 @@ async function runOne(data: Dataset, spec: PreprocessSpec, job: Job, row: string
   tf.disposeVariables();
   await release;
   const rel = JSON.parse(readFileSync(out, 'utf8')) as { epochs: Array<{ testError: number }> };
-  return { row, modules, context, seed, contsup: reports.map((r) => r.testError), release: rel.epochs.map((e) => e.testError), contsupSeconds, releaseSeconds };
+  return { row, modules, context, seed, backend: tf.getBackend(), contsup: reports.map((r) => r.testError), release: rel.epochs.map((e) => e.testError), contsupSeconds, releaseSeconds };
 }
 
 function writeAtomic(path: string, text: string): void {
   writeFileSync(`${path}.tmp`, text);
   renameSync(`${path}.tmp`, path);
+}
+
+/** Results already in `path` under the same budget (a rerun adds rows or seeds to them); a fresh table otherwise. */
+function resumable(path: string, budget: FidelityBudget, backend: string, log: (m: string) => void): FidelityResults {
+  if (!existsSync(path)) return { budget, backend, runs: [] };
+  const old = JSON.parse(readFileSync(path, 'utf8')) as FidelityResults;
+  if (JSON.stringify(old.budget) === JSON.stringify(budget)) return old;
+  log(`${path} was made under another budget: starting a new table`);
+  return { budget, backend, runs: [] };
 }
 
 async function main(): Promise<void> {
@@ -153,10 +162,12 @@ async function main(): Promise<void> {
   ]);
   const job: Job = { budget, schedule: { name: budget.schedule as LrSchedule['name'] }, work, release, threads: Number(values.threads) };
   log(`fidelity: ${budgetLine(budget)}; rows ${rows.join(', ')}; seeds ${seeds.join(', ')}`);
-  const results: FidelityResults = { budget, backend, runs: [] };
   mkdirSync(values.out, { recursive: true });
-  for (const row of rows) {
-    for (const seed of seeds) {
+  const results = resumable(join(values.out, 'fidelity.json'), budget, backend, log);
+  // Seeds outermost: a stopped run still has every row at the first seed.
+  for (const seed of seeds) {
+    for (const row of rows) {
+      if (results.runs.some((r) => r.row === row && r.seed === seed)) continue;
       log(`${row} seed ${seed} ...`);
       const run = await runOne(data, spec, job, row, seed, log);
       log(`${row} seed ${seed}: contsup ${run.contsup.at(-1)!.toFixed(2)}%, release ${run.release.at(-1)!.toFixed(2)}%`);

@@ -19,6 +19,8 @@ export interface FidelityRun {
   modules: number;
   context: string;
   seed: number;
+  /** contsup's backend for this run (a resumed table may mix them); the table's `backend` when absent. */
+  backend?: string;
   /** Test error (%) after each epoch. */
   contsup: number[];
   release: number[];
@@ -85,9 +87,20 @@ export function budgetLine(b: FidelityBudget): string {
 
 const pm = (x: { mean: number; sd: number }): string => `${x.mean.toFixed(2)} ± ${x.sd.toFixed(2)}`;
 
+/** The backends contsup ran on, with the runs of each when a resumed table mixes them. */
+function backendsOf(res: FidelityResults): string {
+  const by = new Map<string, string[]>();
+  for (const r of res.runs) {
+    const b = r.backend ?? res.backend;
+    by.set(b, [...(by.get(b) ?? []), `${r.row} s${r.seed}`]);
+  }
+  if (by.size <= 1) return [...by.keys()][0] ?? res.backend;
+  return [...by.entries()].map(([b, runs]) => `${b} (${runs.join(', ')})`).join('; ');
+}
+
 export function markdownReport(res: FidelityResults): string {
   const lines = [
-    `Budget: ${budgetLine(res.budget)}. contsup backend: ${res.backend}; the release on CPU (torch).`,
+    `Budget: ${budgetLine(res.budget)}. contsup backend: ${backendsOf(res)}; the release on CPU (torch).`,
     '',
     '| row | seeds | contsup error % | release error % | contsup - release | within 1.5 |',
     '|---|---|---|---|---|---|',

@@ -6,8 +6,8 @@
 import type { Dataset, PreprocessSpec } from './dataset.js';
 import { fitImageSet, fitPreprocess } from './fit-input.js';
 
-export type AugmentName = 'none' | 'flip' | 'crop' | 'crop-flip';
-export const AUGMENT_NAMES: readonly AugmentName[] = ['none', 'flip', 'crop', 'crop-flip'];
+import { AUGMENT_NAMES, type AugmentName } from '../../protocol/job-recipe.js';
+export { AUGMENT_NAMES, type AugmentName };
 
 export interface DataRecipe {
   augment?: AugmentName;
@@ -22,7 +22,7 @@ export interface DataRecipe {
 /** The preset with the recipe's augmentation applied. */
 export function augmentSpec(base: PreprocessSpec, augment: AugmentName | undefined, pad: number | undefined): PreprocessSpec {
   if (augment === undefined) return pad === undefined ? base : { ...base, pad };
-  if (!AUGMENT_NAMES.includes(augment)) throw new Error(`unknown augment "${String(augment)}": use one of ${AUGMENT_NAMES.join(', ')}`);
+  if (!(AUGMENT_NAMES as readonly string[]).includes(augment)) throw new Error(`unknown augment "${String(augment)}": use one of ${AUGMENT_NAMES.join(', ')}`);
   const crop = augment === 'crop' || augment === 'crop-flip';
   const flip = augment === 'flip' || augment === 'crop-flip';
   return { ...base, pad: crop ? (pad ?? (base.pad > 0 ? base.pad : 4)) : 0, flip };
@@ -37,4 +37,19 @@ export function applyDataRecipe(data: Dataset, recipe: DataRecipe): Dataset {
   const test = fitImageSet(data.test, shape);
   const preprocess = augmentSpec(fitPreprocess(data.preprocess, channels), recipe.augment, recipe.pad);
   return { ...data, train, test, preprocess };
+}
+
+/**
+ * What `loadDataset` needs to know of a recipe: image folders are read
+ * (resized) straight at the recipe's size and channels; built-in sets ignore
+ * these and are padded afterwards by applyDataRecipe.
+ */
+export function folderShapeFor(recipe: DataRecipe): { inputSize?: number; channels?: 1 | 3 } {
+  const out: { inputSize?: number; channels?: 1 | 3 } = {};
+  if (recipe.inputSize !== undefined) out.inputSize = recipe.inputSize;
+  if (recipe.channels !== undefined) {
+    if (recipe.channels !== 1 && recipe.channels !== 3) throw new RangeError(`channels must be 1 or 3, got ${recipe.channels}`);
+    out.channels = recipe.channels;
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 import { JOB_DEFAULTS } from '../../protocol/defaults.js';
+import type { AuxNetsStyle } from '../../protocol/job-recipe.js';
 import { HEAD_NAMES, LOSS_NAMES, parseContext, type HeadName, type LossName, type ModelName, type PartitionKind } from '../../protocol/names.js';
 import { BLOCKS_PER_STAGE } from './backbone.js';
 
@@ -26,6 +27,21 @@ export interface ModelConfig {
   bnMomentum?: number;
   /** BN epsilon (default 1e-5). */
   bnEps?: number;
+  /**
+   * How the auxiliary nets are built (docs/fidelity.md, differences 9 and 10).
+   * `contsup` (default): decoder convs without bias, bilinear upsampling with
+   * align_corners=False, heads' hidden linear width `featureDim`. `release`:
+   * as the authors' auxiliary_nets.py: both decoder convs with bias,
+   * align_corners=True, hidden width `featureDim * widen`.
+   */
+  auxNets?: AuxNetsStyle;
+}
+
+export type { AuxNetsStyle };
+
+/** Width of the local heads' hidden linear layers (the release widens it with aux_net_widen). */
+export function headHiddenWidth(cfg: Pick<ModelConfig, 'featureDim' | 'widen' | 'auxNets'>): number {
+  return cfg.auxNets === 'release' ? Math.trunc(cfg.featureDim * cfg.widen) : cfg.featureDim;
 }
 
 /** A job's defaults for what it names; CIFAR-10's images and the paper's widths for the rest. */
@@ -56,4 +72,5 @@ export function validateModelConfig(cfg: ModelConfig): void {
   if (!Number.isInteger(cfg.numClasses) || cfg.numClasses < 2) throw new Error(`class count must be an integer >= 2, got ${cfg.numClasses}`);
   if (cfg.bnMomentum !== undefined && !(cfg.bnMomentum > 0 && cfg.bnMomentum <= 1)) throw new Error(`BN momentum must be in (0, 1], got ${cfg.bnMomentum}`);
   if (cfg.bnEps !== undefined && !(cfg.bnEps > 0 && cfg.bnEps < 1)) throw new Error(`BN eps must be in (0, 1), got ${cfg.bnEps}`);
+  if (cfg.auxNets !== undefined && cfg.auxNets !== 'contsup' && cfg.auxNets !== 'release') throw new Error(`auxNets must be contsup or release, got ${String(cfg.auxNets)}`);
 }

@@ -1,4 +1,5 @@
 import { STAGE_WIDTHS, convOutSize } from './backbone.js';
+import { headHiddenWidth } from './config.js';
 import { encoderWidth, headWidth, type ShapeContract } from './shape-contract.js';
 
 export interface ModuleCost {
@@ -48,7 +49,7 @@ export function moduleCosts(contract: ShapeContract): ModuleCost[] {
         ch = width(c);
       }
       const out = cfg.loss === 'supcon' ? cfg.featureDim : cfg.numClasses;
-      const fd = cfg.featureDim;
+      const fd = headHiddenWidth(cfg);
       flops += fcs === 1 ? 2 * ch * out : 2 * ch * fd + 2 * fd * fd * (fcs - 2) + 2 * fd * out;
       if (mod.hasDecoder) {
         const hw = cfg.inputSize;

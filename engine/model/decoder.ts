@@ -8,15 +8,16 @@ export class Decoder {
   private readonly bn: BatchNorm;
   private readonly conv2: Conv;
 
-  constructor(o: Owner, name: string, channels: number, imageChannels: number, private readonly imageSize: number, widen: number) {
+  /** `release`: the authors' decoder (both convs with bias, align_corners=True); contsup's has neither. */
+  constructor(o: Owner, name: string, channels: number, imageChannels: number, private readonly imageSize: number, widen: number, private readonly release = false) {
     const mid = encoderWidth(widen);
-    this.conv1 = new Conv(o, `${name}/conv1`, 3, channels, mid, 1, false);
+    this.conv1 = new Conv(o, `${name}/conv1`, 3, channels, mid, 1, release);
     this.bn = new BatchNorm(o, `${name}/bn`, mid);
-    this.conv2 = new Conv(o, `${name}/conv2`, 3, mid, imageChannels, 1, false);
+    this.conv2 = new Conv(o, `${name}/conv2`, 3, mid, imageChannels, 1, release);
   }
 
   apply(h: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    const up = resizeBilinear(h, this.imageSize, this.imageSize);
+    const up = resizeBilinear(h, this.imageSize, this.imageSize, this.release);
     const y = tf.relu(this.bn.apply(this.conv1.apply(up), training));
     return tf.sigmoid(this.conv2.apply(y));
   }

@@ -11,7 +11,8 @@ export class LocalHead {
   private readonly convs: Array<{ conv: Conv; bn: BatchNorm }> = [];
   private readonly fcs: Linear[] = [];
 
-  constructor(o: Owner, name: string, head: HeadName, channels: number, out: number, widen: number, featureDim: number) {
+  /** `hidden`: width of the hidden linear layers (headHiddenWidth). */
+  constructor(o: Owner, name: string, head: HeadName, channels: number, out: number, widen: number, hidden: number) {
     const convCount = Number(head[0]);
     const fcCount = Number(head[2]);
     const width = headWidth(channels, widen);
@@ -24,8 +25,8 @@ export class LocalHead {
     }
     for (let i = 0; i < fcCount; i++) {
       const last = i === fcCount - 1;
-      this.fcs.push(new Linear(o, `${name}/fc${i}`, c, last ? out : featureDim));
-      c = featureDim;
+      this.fcs.push(new Linear(o, `${name}/fc${i}`, c, last ? out : hidden));
+      c = hidden;
     }
   }
 

@@ -29,5 +29,9 @@ export function modelConfigForJob(job: JobSpec, data: StageDataInfo): ModelConfi
     inChannels: data.channels,
     numClasses: data.numClasses,
     seed: job.seed,
+    // BN momentum / eps of the job's recipe, only where it names them (absent: the defaults).
+    ...(job.recipe?.bnMomentum === undefined ? {} : { bnMomentum: job.recipe.bnMomentum }),
+    ...(job.recipe?.bnEps === undefined ? {} : { bnEps: job.recipe.bnEps }),
+    ...(job.recipe?.auxNets === undefined ? {} : { auxNets: job.recipe.auxNets }),
   };
 }

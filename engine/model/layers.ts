@@ -206,12 +206,13 @@ export function adaptiveAvgPool(x: tf.Tensor4D, size: number): tf.Tensor4D {
   return mixAxis(mixAxis(x, adaptivePoolMatrix(h, size), 1), adaptivePoolMatrix(w, size), 2);
 }
 
-/** Linear interpolation weights of torch's bilinear resize with align_corners=False. */
-function bilinearMatrix(n: number, s: number): tf.Tensor2D {
+/** Linear interpolation weights of torch's bilinear resize (F.interpolate), align_corners False or True. */
+function bilinearMatrix(n: number, s: number, alignCorners: boolean): tf.Tensor2D {
   const m = new Float32Array(s * n);
   const scale = n / s;
   for (let i = 0; i < s; i++) {
-    const src = Math.max((i + 0.5) * scale - 0.5, 0);
+    // align_corners=True maps the corner pixels onto each other: src = i * (n - 1) / (s - 1).
+    const src = alignCorners ? (s > 1 ? (i * (n - 1)) / (s - 1) : 0) : Math.max((i + 0.5) * scale - 0.5, 0);
     const i0 = Math.min(Math.floor(src), n - 1);
     const i1 = Math.min(i0 + 1, n - 1);
     const f = src - i0;
@@ -225,8 +226,8 @@ function bilinearMatrix(n: number, s: number): tf.Tensor2D {
  * Bilinear resize as two matMuls: differentiable on every backend, where the
  * ResizeBilinearGrad kernel is not.
  */
-export function resizeBilinear(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
+export function resizeBilinear(x: tf.Tensor4D, height: number, width: number, alignCorners = false): tf.Tensor4D {
   const [, h, w] = x.shape;
   if (h === height && w === width) return x;
-  return mixAxis(mixAxis(x, bilinearMatrix(h, height), 1), bilinearMatrix(w, width), 2);
+  return mixAxis(mixAxis(x, bilinearMatrix(h, height, alignCorners), 1), bilinearMatrix(w, width, alignCorners), 2);
 }

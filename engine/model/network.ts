@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { parseContext, validateModelConfig, type ContextMode, type ModelConfig } from './config.js';
+import { headHiddenWidth, parseContext, validateModelConfig, type ContextMode, type ModelConfig } from './config.js';
 import { ImageEncoder, FeatureEncoder } from './context.js';
 import { Decoder, decoderLossWeights } from './decoder.js';
 import { Classifier, LocalHead } from './heads.js';
@@ -95,8 +95,8 @@ export class GllNetwork {
       if (m === k - 1) {
         mod.classifier = new Classifier(own('backbone'), out.outChannels, config.numClasses);
       } else {
-        mod.head = new LocalHead(own('head'), `m${m}/head`, config.head, out.outChannels, localOut, config.widen, config.featureDim);
-        if (config.decoder) mod.decoder = new Decoder(own('decoder'), `m${m}/dec`, out.outChannels, config.inChannels, config.inputSize, config.widen);
+        mod.head = new LocalHead(own('head'), `m${m}/head`, config.head, out.outChannels, localOut, config.widen, headHiddenWidth(config));
+        if (config.decoder) mod.decoder = new Decoder(own('decoder'), `m${m}/dec`, out.outChannels, config.inChannels, config.inputSize, config.widen, config.auxNets === 'release');
       }
       this.mods.push(mod);
     });

@@ -1,7 +1,7 @@
 import type { WireDtype } from '../../protocol/names.js';
 import { BYTES_PER_ELEMENT, type TensorDtype } from '../../protocol/tensor-frame.js';
 import { BLOCKS_PER_STAGE, backboneUnits, type UnitSpec } from './backbone.js';
-import { parseContext, validateModelConfig, type ContextMode, type ModelConfig } from './config.js';
+import { headHiddenWidth, parseContext, validateModelConfig, type ContextMode, type ModelConfig } from './config.js';
 import { partitionUnits } from './partition.js';
 
 /**
@@ -106,9 +106,10 @@ function headParams(cfg: ModelConfig, channels: number): number {
     c = width;
   }
   const fcs = Number(cfg.head[2]);
+  const hidden = headHiddenWidth(cfg);
   for (let i = 0; i < fcs; i++) {
-    n += linearParams(c, i === fcs - 1 ? out : cfg.featureDim);
-    c = cfg.featureDim;
+    n += linearParams(c, i === fcs - 1 ? out : hidden);
+    c = hidden;
   }
   return n;
 }
@@ -143,7 +144,8 @@ export function shapeContract(config: ModelConfig): ShapeContract {
     if (usesImage) params += convParams(3, config.inChannels, mid, true) + bnParams(mid) + convParams(3, mid, c, true) + bnParams(c);
     for (const src of contextSources) params += convParams(1, modules[src]!.input[2], c, true) + bnParams(c);
     params += isLast ? linearParams(output[2], config.numClasses) : headParams(config, output[2]);
-    if (hasDecoder) params += convParams(3, output[2], mid, false) + bnParams(mid) + convParams(3, mid, config.inChannels, false);
+    const decoderBias = config.auxNets === 'release';
+    if (hasDecoder) params += convParams(3, output[2], mid, decoderBias) + bnParams(mid) + convParams(3, mid, config.inChannels, decoderBias);
     modules.push({ index: m, unitRange: range, units, input, output, usesImage, contextSources, isLast, hasDecoder, paramCount: params });
   });
   return {

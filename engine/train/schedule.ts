@@ -13,8 +13,9 @@
  *     e <= 10: cos(e) * (e - 1) / 10 + 0.01 * (11 - e) / 10
  *     e > 10:  cos(e),  where cos(e) = lr / 2 * (1 + cos(pi * e / cosineEpochs))
  */
-export type LrScheduleName = 'cosine-step' | 'cosine-epoch' | 'release';
-export const LR_SCHEDULE_NAMES: readonly LrScheduleName[] = ['cosine-step', 'cosine-epoch', 'release'];
+// The names live in the job spec's recipe (protocol), so a REST body and the CLI accept the same ones.
+import { LR_SCHEDULE_NAMES, type LrScheduleName } from '../../protocol/job-recipe.js';
+export { LR_SCHEDULE_NAMES, type LrScheduleName };
 
 export interface LrSchedule {
   name: LrScheduleName;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { preprocessFor, type Dataset } from '../../engine/data/dataset.js';
 import { loadDataset } from '../../engine/data/load-dataset.js';
+import { applyDataRecipe, folderShapeFor } from '../../engine/data/recipe.js';
 import { exportOnnx } from '../../engine/export/onnx.js';
 import { combineStages } from '../../engine/train/checkpoint-format.js';
 import { ProtocolError, isFolderDataset, parseJobSpec, type JobDetail, type JobSpec, type JobSummary, type TestImages } from '../../protocol/index.js';
@@ -227,10 +228,13 @@ export class JobsService implements OnModuleInit {
     this.schedule();
   }
 
-  private loadData(spec: JobSpec): Promise<Dataset> {
+  /** The job's data set as its recipe feeds it (input shape, augmentation); as loaded when it has no recipe. */
+  private async loadData(spec: JobSpec): Promise<Dataset> {
+    const recipe = spec.recipe ?? {};
     // A coordinator has a log, not a terminal: downloads report every quarter.
     const reported = new Map<string, number>();
-    return loadDataset(spec.dataset, {
+    const data = await loadDataset(spec.dataset, {
+      ...folderShapeFor(recipe),
       dataDir: this.config.datasetDir,
       limitTrain: spec.limitTrain,
       limitTest: spec.limitTest,
@@ -243,5 +247,6 @@ export class JobsService implements OnModuleInit {
         this.config.log(`downloading ${file}: ${total ? `${quarter * 25}%` : `${received} bytes`}`);
       },
     });
+    return spec.recipe === undefined ? data : applyDataRecipe(data, recipe);
   }
 }

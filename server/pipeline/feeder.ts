@@ -1,6 +1,6 @@
 import { gatherBatch, type Dataset } from '../../engine/data/dataset.js';
 import { batchSeed, epochBatches, evalBatches } from '../../engine/train/batch-order.js';
-import { cosineLr } from '../../engine/train/schedule.js';
+import { scheduleFor, scheduledLr, type LrSchedule } from '../../engine/train/schedule.js';
 import { encodeFrame, type JobSpec, type Phase, type TensorFrame } from '../../protocol/index.js';
 
 /** One batch as the feeder hands it to stage 0 (the header fields it decides). */
@@ -21,7 +21,8 @@ export interface FedBatch {
 
 /**
  * The batches of a job, exactly as the in-process trainer draws them:
- * `epochBatches` order, `batchSeed` augmentation, `cosineLr` per global step,
+ * `epochBatches` order, `batchSeed` augmentation, the recipe's lr schedule
+ * (`scheduledLr`, per-step cosine by default) per global step,
  * `evalBatches` (at the job's batch size) for the test set.
  */
 export class Feeder {
@@ -31,6 +32,7 @@ export class Feeder {
   private cachedEpoch = -1;
   private cached: Uint32Array[] = [];
   private readonly evalOrder: Uint32Array[];
+  private readonly schedule: LrSchedule;
 
   constructor(
     private readonly spec: JobSpec,
@@ -40,6 +42,7 @@ export class Feeder {
     this.totalSteps = this.batchesPerEpoch * spec.epochs;
     this.evalOrder = evalBatches(data.test.count, spec.batchSize);
     this.evalBatchCount = this.evalOrder.length;
+    this.schedule = scheduleFor(spec.recipe ?? {});
   }
 
   get testCount(): number {
@@ -68,7 +71,7 @@ export class Feeder {
       index,
       step,
       augmentSeed: batchSeed(this.spec.seed, epoch, index),
-      lr: cosineLr(this.spec.lr, step, this.totalSteps),
+      lr: scheduledLr(this.spec.lr, this.schedule, { step, totalSteps: this.totalSteps, epoch, epochs: this.spec.epochs }),
       checkpointAfter: lastOfEpoch || (every > 0 && (step + 1) % every === 0),
     };
   }

@@ -1,7 +1,10 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { getDataset, modelConfigFor, type TrainCommandOptions } from '../../cli/train-command.js';
+import type { RecipeOptions } from '../../cli/recipe-options.js';
+import { getDataset, modelConfigFor, trainJobSpec, type TrainCommandOptions } from '../../cli/train-command.js';
 import { GllNetwork } from '../../engine/model/network.js';
 import { InProcessTrainer } from '../../engine/train/gll-trainer.js';
+import { trainerSettingsFor } from '../../engine/train/recipe.js';
+import type { JobRecipe } from '../../protocol/index.js';
 import { cleanups } from '../server/helpers.js';
 
 /** The job spec of the equivalence tests (POST /api/jobs body; also the in-process trainer's options). */
@@ -18,10 +21,14 @@ export interface EquivalenceSpec {
   seed: number;
   lr: number;
   wire: 'float32';
+  /** The job spec's recipe block, in the REST words (absent: contsup's defaults). */
+  recipe?: Record<string, unknown>;
 }
 
 export interface Reference {
   network: GllNetwork;
+  /** The recipe as `contsup train` maps the same options (to check it equals the REST one). */
+  recipe: JobRecipe | undefined;
   /** The in-process trainer's evaluation of its one epoch. */
   testError: number;
   moduleErrors: Array<number | null>;
@@ -29,12 +36,18 @@ export interface Reference {
   fresh: GllNetwork;
 }
 
-/** Trains `spec` with the in-process trainer on the current backend; disposed after the test. */
+/**
+ * Trains `spec` with the in-process trainer on the current backend, mapping
+ * its options (recipe included) as `contsup train` does; disposed after the test.
+ */
 export async function trainReference(spec: EquivalenceSpec): Promise<Reference> {
-  const opts: TrainCommandOptions = { ...spec, head: '1c2f', loss: 'ce', decoder: false, partition: 'equal', json: false };
+  const { recipe: recipeInput, ...rest } = spec;
+  const cli: TrainCommandOptions = { ...rest, ...(recipeInput as RecipeOptions | undefined), head: '1c2f', loss: 'ce', decoder: false, partition: 'equal', json: false };
+  const job = trainJobSpec(cli);
+  const opts = { ...cli, recipe: job.recipe };
   const data = await getDataset(opts, () => undefined);
   const network = new GllNetwork(modelConfigFor(opts, data));
-  const trainer = new InProcessTrainer(network, { epochs: spec.epochs, batchSize: spec.batchSize, lr: spec.lr, seed: spec.seed });
+  const trainer = new InProcessTrainer(network, { epochs: spec.epochs, batchSize: spec.batchSize, lr: spec.lr, seed: spec.seed, ...trainerSettingsFor(job) });
   const fresh = new GllNetwork(modelConfigFor(opts, data));
   cleanups.push(() => {
     trainer.dispose();
@@ -42,7 +55,7 @@ export async function trainReference(spec: EquivalenceSpec): Promise<Reference> 
     fresh.dispose();
   });
   const [epoch] = await trainer.fit(data);
-  return { network, testError: epoch!.testError, moduleErrors: epoch!.moduleErrors, fresh };
+  return { network, recipe: job.recipe, testError: epoch!.testError, moduleErrors: epoch!.moduleErrors, fresh };
 }
 
 export interface Difference {

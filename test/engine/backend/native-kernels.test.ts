@@ -112,6 +112,19 @@ describe.skipIf(skip !== null)('native kernels equal the cpu backend', () => {
     }, 1e-4);
   });
 
+  it('max, min, sum and mean over one axis (keepDims or not), and cross-entropy of logits hundreds apart', async () => {
+    const { crossEntropy } = await import('../../../engine/model/losses.js');
+    await expectSame(() => {
+      // Rows with very different maxima: a max over the whole tensor shifts a row's exp() to 0 and its log to -inf.
+      const logits = tf.mul(wave([6, 5], 0.3), tf.tensor2d([400, 1, 300, 2, 250, 3], [6, 1]));
+      const labels = tf.tensor1d([0, 2, 4, 1, 3, 0], 'int32');
+      return [
+        tf.max(logits, -1, true), tf.max(logits, 0), tf.min(logits, 1, true), tf.sum(logits, -1), tf.mean(logits, 0, true),
+        tf.logSoftmax(logits), crossEntropy(logits as tf.Tensor2D, labels),
+      ];
+    }, 1e-5);
+  });
+
   for (const head of HEAD_NAMES) {
     it(`head ${head}: one training step (K = 2, E) gives the same losses and weights`, async () => {
       const cfg = { model: 'resnet20' as const, modules: 2, context: 'E', head };

@@ -15,8 +15,11 @@ function reduction(op: string): NativeKernel {
     kernelName: op,
     kernelFunc: (args: KernelArgs) => {
       const x = input(args, 'x');
-      const { axis, keepDims } = attrs<tf.SumAttrs>(args);
-      const axes = tf.util.parseAxisParam(axis, x.shape);
+      // Max names its axes `reductionIndices` (tfjs MaxAttrs); every other reduction `axis`.
+      // Read as `axis`, Max reduced over all axes, which broke logSoftmax's row-wise shift.
+      const a = attrs<tf.SumAttrs & Partial<tf.MaxAttrs>>(args);
+      const axes = tf.util.parseAxisParam(op === 'Max' ? a.reductionIndices! : a.axis, x.shape);
+      const { keepDims } = a;
       const dtype = resultDtype(op, x.dtype);
       const b = backendOf(args);
       return b.output(b.addon.reduce(op, b.tensor(x), axes, keepDims, nativeDtype(dtype)), dtype);
