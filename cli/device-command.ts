@@ -14,6 +14,8 @@ export interface DeviceCommandOptions {
   memoryMb?: number;
   /** CPU threads for the backend (default: all cores). */
   threads?: number;
+  /** Test/bench aid (hidden option): each step sleeps this many ms per module held, in the stage worker. */
+  slowStepMs?: number;
 }
 
 function url(v: string): string {
@@ -46,21 +48,25 @@ function printMetrics(m: DeviceMetrics): string {
  */
 export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal): Promise<void> {
   const write = (level: DeviceLogLevel, msg: string): void => void process.stderr.write(`${stamp()} ${level === 'info' ? '' : `${level}: `}${msg}\n`);
-  // tfjs is loaded on use: the CLI registers this command in every process, the coordinator's too.
-  const { backendAdapter, backendThreads, describeBackend, selectBackend } = await import('../engine/backend/select-backend.js');
+  // tfjs is loaded on use, and only in the stage worker: the CLI registers this command in every process, the coordinator's too.
   const { DeviceRuntime } = await import('../client/device-runtime.js');
-  const { measureDeviceSpeed } = await import('../engine/backend/speed.js');
-  const { readAsync } = await import('../engine/backend/matmul-rate.js');
+  const { StageWorker } = await import('../client/worker-stage-host.js');
   const threads = opts.threads ?? threadsPerDevice(1);
-  const backend = await selectBackend(opts.backend, (msg) => write('info', msg), { threads });
-  const detail = describeBackend();
-  write('info', `backend: ${detail}; ${threadsLine(threads, await backendThreads())}`);
-  const adapter = backendAdapter();
-
   let finish: (err?: Error) => void = () => {};
   const finished = new Promise<void>((resolve, reject) => {
     finish = (err) => (err ? reject(err) : resolve());
   });
+  // The stage (backend, model, steps, checkpoints) runs in a worker thread, so this thread
+  // answers heartbeats and probes and decodes the next input during a step.
+  const worker = await StageWorker.start(
+    { ...(opts.backend === undefined ? {} : { backend: opts.backend }), threads, slowStepMs: opts.slowStepMs ?? 0 },
+    (msg) => write('info', msg),
+    (err) => finish(err),
+  );
+  const { backend, detail, adapter } = worker.info;
+  write('info', `backend: ${detail} (in a worker thread); ${threadsLine(threads, worker.info.threadsInUse)}`);
+  if ((opts.slowStepMs ?? 0) > 0) write('warn', `--slow-step-ms ${opts.slowStepMs}: each step sleeps ${opts.slowStepMs} ms per module held (a test/bench aid)`);
+
   const runtime = new DeviceRuntime({
     url: opts.url,
     token: opts.token,
@@ -70,8 +76,8 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
     memoryBytes: opts.memoryMb !== undefined ? opts.memoryMb * 2 ** 20 : totalmem(),
     userAgent: `contsup device; node ${process.version}; ${platform()} ${arch()}; ${detail}`,
     ...(adapter !== null ? { adapter } : {}),
-    // dawn.node cannot read a GPU buffer synchronously (tfjs-webgpu's readSync needs an OffscreenCanvas).
-    ...(backend === 'webgpu' ? { measureSpeed: () => measureDeviceSpeed(readAsync) } : {}),
+    measureSpeed: () => worker.measureSpeed(),
+    stageHost: worker.build,
     log: write,
     onStatus: (s: DeviceStatus) => {
       write('info', `status: ${s.state}${s.detail ? ` (${s.detail})` : ''}`);
@@ -106,6 +112,7 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
     process.off('SIGTERM', onSigterm);
     signal?.removeEventListener('abort', onAbort);
     await runtime.stop();
+    await worker.close();
   }
 }
 
@@ -119,6 +126,8 @@ export function deviceCommand(program: Command): void {
     .addOption(new Option('--backend <name>', 'tfjs backend (default: best available)').choices(NODE_BACKEND_NAMES))
     .option('--memory-mb <n>', 'memory this device may use for training, MiB (default: all of the machine)', int('--memory-mb', 1))
     .option('--threads <n>', 'CPU threads for the backend (default: all cores)', parseThreads)
+    // Not for users: makes this device slow on purpose, e.g. to test heartbeats during long steps or re-planning.
+    .addOption(new Option('--slow-step-ms <n>', 'test/bench aid: sleep n ms per module held in every step').argParser(int('--slow-step-ms', 0)).hideHelp())
     .action(async (opts: DeviceCommandOptions) => {
       await runDevice(opts);
     });

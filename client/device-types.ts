@@ -2,6 +2,7 @@ import type { ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
 import type { DeviceToServerEvents, ServerToDeviceEvents } from '../protocol/events.js';
 import type { JobSpec } from '../protocol/job-spec.js';
 import type { StageEval, StageMetrics } from '../protocol/metrics-messages.js';
+import type { StageHostFactory } from './stage-host.js';
 
 export type DeviceSocket = Socket<ServerToDeviceEvents, DeviceToServerEvents>;
 
@@ -73,6 +74,8 @@ export interface DeviceRuntimeOptions {
   /** Every stage:metrics / stage:eval this device sends. */
   onMetrics?: (metrics: DeviceMetrics) => void;
   onError?: (problem: DeviceProblem) => void;
+  /** Where assigned stages compute; default LocalStageHost.build (this thread). Node devices pass a worker thread's (worker-stage-host.ts). */
+  stageHost?: StageHostFactory;
   /** Socket factory (tests, bundles); default socket.io-client's io(). */
   connect?: DeviceSocketFactory;
   /** First reconnect delay, ms (default 500); doubles per attempt, with jitter. */
