@@ -16,6 +16,8 @@ export interface DeviceCommandOptions {
   threads?: number;
   /** Test/bench aid (hidden option): each step sleeps this many ms per module held, in the stage worker. */
   slowStepMs?: number;
+  /** Test/bench aid (hidden option): report this speed on join instead of measuring it. */
+  speedGflops?: number;
 }
 
 function url(v: string): string {
@@ -26,6 +28,12 @@ function url(v: string): string {
     throw new InvalidArgumentError(`--url must be an http(s) URL such as http://127.0.0.1:3000, got "${v}"`);
   }
   return v;
+}
+
+function positiveNumber(v: string): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) throw new InvalidArgumentError(`expected a positive number, got "${v}"`);
+  return x;
 }
 
 function stamp(): string {
@@ -76,7 +84,7 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
     memoryBytes: opts.memoryMb !== undefined ? opts.memoryMb * 2 ** 20 : totalmem(),
     userAgent: `contsup device; node ${process.version}; ${platform()} ${arch()}; ${detail}`,
     ...(adapter !== null ? { adapter } : {}),
-    measureSpeed: () => worker.measureSpeed(),
+    measureSpeed: () => opts.speedGflops ?? worker.measureSpeed(),
     stageHost: worker.build,
     log: write,
     onStatus: (s: DeviceStatus) => {
@@ -128,6 +136,8 @@ export function deviceCommand(program: Command): void {
     .option('--threads <n>', 'CPU threads for the backend (default: all cores)', parseThreads)
     // Not for users: makes this device slow on purpose, e.g. to test heartbeats during long steps or re-planning.
     .addOption(new Option('--slow-step-ms <n>', 'test/bench aid: sleep n ms per module held in every step').argParser(int('--slow-step-ms', 0)).hideHelp())
+    // Not for users: a fixed join-time speed, e.g. to make the planner misjudge a device on purpose.
+    .addOption(new Option('--speed-gflops <x>', 'test/bench aid: report this speed instead of measuring it').argParser(positiveNumber).hideHelp())
     .action(async (opts: DeviceCommandOptions) => {
       await runDevice(opts);
     });

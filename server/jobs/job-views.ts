@@ -25,6 +25,7 @@ export function detailOf(row: JobRow, runner: JobRunner | undefined, epochs: Job
     stages: runner?.stageViews() ?? [],
     epochs,
     events: runner ? [...runner.events] : [],
+    replans: runner ? [...runner.replans] : [],
     ...(runner?.model?.classNames ? { classNames: runner.model.classNames } : {}),
   };
 }
