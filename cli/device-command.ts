@@ -56,9 +56,9 @@ function printMetrics(m: DeviceMetrics): string {
  */
 export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal): Promise<void> {
   const write = (level: DeviceLogLevel, msg: string): void => void process.stderr.write(`${stamp()} ${level === 'info' ? '' : `${level}: `}${msg}\n`);
-  // tfjs is loaded on use, and only in the stage worker: the CLI registers this command in every process, the coordinator's too.
+  // tfjs is loaded on use: the CLI registers this command in every process, the coordinator's too.
   const { DeviceRuntime } = await import('../client/device-runtime.js');
-  const { StageWorker } = await import('../client/worker-stage-host.js');
+  const { startDeviceCompute } = await import('./device-compute.js');
   const threads = opts.threads ?? threadsPerDevice(1);
   let finish: (err?: Error) => void = () => {};
   const finished = new Promise<void>((resolve, reject) => {
@@ -66,13 +66,13 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
   });
   // The stage (backend, model, steps, checkpoints) runs in a worker thread, so this thread
   // answers heartbeats and probes and decodes the next input during a step.
-  const worker = await StageWorker.start(
+  const compute = await startDeviceCompute(
     { ...(opts.backend === undefined ? {} : { backend: opts.backend }), threads, slowStepMs: opts.slowStepMs ?? 0 },
     (msg) => write('info', msg),
     (err) => finish(err),
   );
-  const { backend, detail, adapter } = worker.info;
-  write('info', `backend: ${detail} (in a worker thread); ${threadsLine(threads, worker.info.threadsInUse)}`);
+  const { backend, detail, adapter } = compute;
+  write('info', `backend: ${detail}; ${threadsLine(threads, compute.threadsInUse)}; stages compute on ${compute.where}`);
   if ((opts.slowStepMs ?? 0) > 0) write('warn', `--slow-step-ms ${opts.slowStepMs}: each step sleeps ${opts.slowStepMs} ms per module held (a test/bench aid)`);
 
   const runtime = new DeviceRuntime({
@@ -84,8 +84,8 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
     memoryBytes: opts.memoryMb !== undefined ? opts.memoryMb * 2 ** 20 : totalmem(),
     userAgent: `contsup device; node ${process.version}; ${platform()} ${arch()}; ${detail}`,
     ...(adapter !== null ? { adapter } : {}),
-    measureSpeed: () => opts.speedGflops ?? worker.measureSpeed(),
-    stageHost: worker.build,
+    measureSpeed: () => opts.speedGflops ?? compute.measureSpeed(),
+    ...(compute.stageHost ? { stageHost: compute.stageHost } : {}),
     log: write,
     onStatus: (s: DeviceStatus) => {
       write('info', `status: ${s.state}${s.detail ? ` (${s.detail})` : ''}`);
@@ -120,7 +120,7 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
     process.off('SIGTERM', onSigterm);
     signal?.removeEventListener('abort', onAbort);
     await runtime.stop();
-    await worker.close();
+    await compute.close();
   }
 }
 

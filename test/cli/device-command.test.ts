@@ -21,7 +21,7 @@ describe('contsup device', () => {
     const program = new Command();
     deviceCommand(program);
     const cmd = program.commands.find((c) => c.name() === 'device')!;
-    expect(cmd.options.map((o) => o.long)).toEqual(['--url', '--token', '--name', '--backend', '--memory-mb', '--threads']);
+    expect(cmd.options.map((o) => o.long)).toEqual(['--url', '--token', '--name', '--backend', '--memory-mb', '--threads', '--slow-step-ms', '--speed-gflops']);
   });
 
   it('joins with the chosen backend and memory, and leaves cleanly when aborted', async () => {
