@@ -1,17 +1,29 @@
 /**
- * Pipeline benchmark: training throughput of the in-process trainer vs a
- * coordinator and N `contsup device` processes on the same job (default
- * ResNet-32, K=4, E, synthetic, batch 32, 512 training samples, wasm).
+ * Pipeline benchmark (docs/benchmarks.md, "Pipeline"). Two parts:
  *
- * Both sides are timed the same way, over the training phase only: samples
- * between the first and the last training step's completion, divided by the
- * time between them (the first step, with its warm-up, is excluded; start-up
- * and evaluation are outside the window). In process, a step completes when
- * the trainer reports it; in the pipeline, when the last stage acknowledges
- * it (the job's progress.stepsDone, polled every 20 ms). Writes
- * bench/results/pipeline-bench.json and prints a markdown table.
+ * 1. Speedup: training throughput of the in-process trainer vs a coordinator
+ *    and N `contsup device` processes (N = each of --devices, default 2 and 3)
+ *    on the same job (default ResNet-32, K=4, E, synthetic, batch 32, 512
+ *    training samples, wasm). Both sides are timed the same way, over the
+ *    training phase only: samples between the first and the last training
+ *    step's completion, divided by the time between them (the first step,
+ *    with its warm-up, is excluded; start-up and evaluation are outside the
+ *    window). In process, a step completes when the trainer reports it; in
+ *    the pipeline, when the last stage acknowledges it (progress.stepsDone,
+ *    polled every 20 ms). Each pipeline run also records its stages'
+ *    measured times per batch; the ideal speedup they allow is
+ *    sum(stage times) / slowest stage, and the bench reports the measured
+ *    speedup's ratio to it.
+ * 2. Relay capacity: MB/s one coordinator relays between two stage fakes
+ *    (bench/stage-fakes.ts: clients that only send and receive frames, in a
+ *    child process) and the coordinator's CPU seconds per relayed MB.
  *
- *   npm run build && node dist/bench/pipeline-bench.js [--model resnet32] [--modules 4] [--train 512] [--batch 32] [--devices 2] [--rounds 1]
+ * `--plane relay|direct` picks the data plane of part 1 (see devicePlaneArgs).
+ * Rounds alternate the runs, so a load change on the shared machine hits every
+ * side alike. Writes bench/results/pipeline-bench.json and prints markdown.
+ *
+ *   npm run build && node dist/bench/pipeline-bench.js [--devices 2,3] [--rounds 1] [--plane relay] [--parts speedup,relay]
+ *     [--model resnet32] [--modules 4] [--train 512] [--batch 32]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,7 +39,8 @@ import type { ModelName } from '../protocol/index.js';
 import { startCoordinator, type CoordinatorHandle } from '../server/main.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CLI = join(here, '..', 'client', 'node', 'cli.js');
+const CLI = join(here, '..', 'cli', 'cli.js');
+const FAKES = join(here, 'stage-fakes.js');
 const RESULTS = join(here, '..', '..', 'bench', 'results');
 
 function arg(name: string, fallback: string): string {
@@ -42,8 +55,10 @@ const config = {
   train: Number(arg('train', '512')),
   test: Number(arg('test', '32')),
   batchSize: Number(arg('batch', '32')),
-  devices: Number(arg('devices', '2')),
+  devices: arg('devices', '2,3').split(',').map(Number),
   rounds: Number(arg('rounds', '1')),
+  plane: arg('plane', 'relay') as 'relay' | 'direct',
+  parts: arg('parts', 'speedup,relay').split(','),
   seed: 1,
   lr: 0.1,
 };
@@ -68,6 +83,19 @@ const watchdog = setTimeout(() => {
   process.exit(2);
 }, 15 * 60_000);
 watchdog.unref();
+
+if (config.plane !== 'relay' && config.plane !== 'direct') throw new Error(`--plane must be relay or direct, got ${String(config.plane)}`);
+
+/**
+ * The switch point between the data planes: extra `contsup device` options.
+ * relay: none (every tensor goes through the coordinator). direct: the device
+ * listens for its predecessor's outputs (issue 12 item 1, `--listen`, built
+ * on another branch); when that option is missing the device exits at once
+ * and this bench says so.
+ */
+function devicePlaneArgs(plane: 'relay' | 'direct'): string[] {
+  return plane === 'direct' ? ['--listen', '127.0.0.1:0'] : [];
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -139,15 +167,26 @@ async function getJson<T>(url: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-async function pipeline(): Promise<PhaseResult & { plan: unknown; stages: unknown; devices: unknown }> {
+interface StageTime {
+  stage: number;
+  device: string;
+  modules: string;
+  estimatedMs: number;
+  /** The coordinator's smoothed service time per batch (last ~5 batches), ms. */
+  measuredMs: number | null;
+  /** Batch / the device's own samples/s: compute only, ms. */
+  computeMs: number | null;
+}
+
+async function pipeline(devicesWanted: number): Promise<PhaseResult & { stageTimes: StageTime[]; idealSpeedup: number | null; stages: unknown; devices: unknown }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'contsup-bench-'));
   let coordinator: CoordinatorHandle | null = null;
   try {
     coordinator = await startCoordinator({ port: 0, host: '127.0.0.1', dataDir, joinToken: 'bench-join', adminToken: 'bench-admin', log: () => undefined });
     const url = coordinator.url;
-    const names = Array.from({ length: config.devices }, (_, i) => `bench-d${i + 1}`);
+    const names = Array.from({ length: devicesWanted }, (_, i) => `bench-d${i + 1}`);
     for (const name of names) {
-      const child = spawn(process.execPath, [CLI, 'device', '--url', url, '--token', 'bench-join', '--name', name, '--backend', 'wasm'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'device', '--url', url, '--token', 'bench-join', '--name', name, '--backend', 'wasm', ...devicePlaneArgs(config.plane)], { stdio: ['ignore', 'ignore', 'pipe'] });
       let tail = '';
       child.stderr!.on('data', (b: Buffer) => void (tail = (tail + b.toString()).slice(-4000)));
       child.once('exit', (code, signal) => {
@@ -160,8 +199,8 @@ async function pipeline(): Promise<PhaseResult & { plan: unknown; stages: unknow
     const joinDeadline = Date.now() + 120_000;
     for (;;) {
       devices = (await getJson<Device[]>(`${url}/api/devices`)).filter((d) => d.status === 'idle');
-      if (devices.length >= config.devices) break;
-      if (Date.now() > joinDeadline) throw new Error(`only ${devices.length} of ${config.devices} devices joined`);
+      if (devices.length >= devicesWanted) break;
+      if (Date.now() > joinDeadline) throw new Error(`only ${devices.length} of ${devicesWanted} devices joined`);
       await sleep(100);
     }
 
@@ -176,7 +215,7 @@ async function pipeline(): Promise<PhaseResult & { plan: unknown; stages: unknow
       limitTrain: config.train,
       limitTest: config.test,
       seed: config.seed,
-      minDevices: config.devices,
+      minDevices: devicesWanted,
     };
     const t0 = performance.now();
     const res = await fetch(`${url}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer bench-admin' }, body: JSON.stringify(body) });
@@ -208,13 +247,27 @@ async function pipeline(): Promise<PhaseResult & { plan: unknown; stages: unknow
     const windowSec = (lastAck.t - firstAck.t) / 1000;
     // Every batch is full here (train divisible by batch); steps beyond the first in the window.
     const samples = (total - firstAck.steps) * config.batchSize;
+    const stageTimes: StageTime[] = job.plan.map((p) => {
+      const st = job.stages.find((x) => x.stage === p.stage);
+      return {
+        stage: p.stage,
+        device: p.deviceName,
+        modules: `${p.firstModule}..${p.lastModule}`,
+        estimatedMs: Math.round(p.estimatedMsPerBatch),
+        measuredMs: p.measuredMsPerBatch === null ? null : Math.round(p.measuredMsPerBatch),
+        computeMs: st && st.samplesPerSec > 0 ? Math.round((1000 * config.batchSize) / st.samplesPerSec) : null,
+      };
+    });
+    const measured = stageTimes.map((t) => t.measuredMs);
+    const idealSpeedup = measured.every((m): m is number => m !== null && m > 0) ? measured.reduce((a, b) => a + b, 0) / Math.max(...measured) : null;
     return {
       steps: total,
       samples,
       windowSec,
       samplesPerSec: samples / windowSec,
       wallSec: (lastAck.t - t0) / 1000,
-      plan: job.plan.map((p) => ({ stage: p.stage, device: p.deviceName, modules: `${p.firstModule}..${p.lastModule}`, estimatedMs: Math.round(p.estimatedMsPerBatch), measuredMs: p.measuredMsPerBatch && Math.round(p.measuredMsPerBatch) })),
+      stageTimes,
+      idealSpeedup,
       stages: job.stages.map((s) => ({ stage: s.stage, samples: s.samples, deviceSamplesPerSec: Number(s.samplesPerSec.toFixed(1)), bytesIn: s.bytesIn, bytesOut: s.bytesOut })),
       devices: devices.map((d) => ({ name: d.name, speedGflops: Number(d.speedGflops.toFixed(2)), rttMs: d.rttMs && Number(d.rttMs.toFixed(1)) })),
     };
@@ -225,61 +278,161 @@ async function pipeline(): Promise<PhaseResult & { plan: unknown; stages: unknow
   }
 }
 
+
+interface RelayResult {
+  job: Record<string, unknown>;
+  /** h (+ image/history) bytes of one batch crossing the cut, MB. */
+  mbPerBatch: number;
+  steps: number;
+  windowSec: number;
+  /** Bytes the coordinator sent on to stage 1 in the window, MB/s (each also arrived from stage 0). */
+  relayedMBps: number;
+  /** Coordinator process CPU seconds per wall second in the window (1.0 = one core busy). */
+  coordinatorCpu: number;
+  /** Coordinator CPU milliseconds per relayed MB. */
+  cpuMsPerMB: number;
+}
+
+/**
+ * One coordinator (this process) relaying between two stage fakes (a child
+ * process) that answer at once: the pipeline runs as fast as the coordinator
+ * relays. Timed from the first to the last-but-one training acknowledgement
+ * (the fakes send no checkpoint, which the epoch's last batch asks for).
+ */
+async function relayCapacity(batchSize: number, steps: number): Promise<RelayResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'contsup-relay-'));
+  let coordinator: CoordinatorHandle | null = null;
+  try {
+    // 4 credits keep both fakes' inboxes full: the coordinator, not a round trip, sets the pace.
+    coordinator = await startCoordinator({ port: 0, host: '127.0.0.1', dataDir, joinToken: 'bench-join', adminToken: 'bench-admin', credits: 4, log: () => undefined });
+    const url = coordinator.url;
+    const fakes = spawn(process.execPath, [FAKES, '--url', url, '--token', 'bench-join', '--count', '2'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    children.add(fakes);
+    for (let i = 0; ; i++) {
+      const idle = (await getJson<Array<{ status: string }>>(`${url}/api/devices`)).filter((d) => d.status === 'idle');
+      if (idle.length >= 2) break;
+      if (i > 600) throw new Error('the stage fakes did not join');
+      await sleep(100);
+    }
+    const job = { model: 'resnet20', modules: 2, context: 'E', dataset: 'synthetic', epochs: 1, batchSize, lr: 0.1, limitTrain: batchSize * steps, limitTest: batchSize, seed: 1, minDevices: 2, checkpointEvery: 10_000_000 };
+    const res = await fetch(`${url}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer bench-admin' }, body: JSON.stringify(job) });
+    if (res.status !== 201) throw new Error(`POST /api/jobs: ${res.status} ${await res.text()}`);
+    const id = ((await res.json()) as { id: string }).id;
+    let first: { t: number; cpu: NodeJS.CpuUsage; steps: number; bytes: number } | null = null;
+    let last: { t: number; cpu: NodeJS.CpuUsage; steps: number; bytes: number } | null = null;
+    for (;;) {
+      const view = await getJson<JobView>(`${url}/api/jobs/${id}`);
+      if (view.status === 'failed' || view.status === 'stopped') throw new Error(`relay job ${view.status}: ${view.error}`);
+      const done = view.progress?.stepsDone ?? 0;
+      const mark = { t: performance.now(), cpu: process.cpuUsage(), steps: done, bytes: view.stages[1]?.bytesIn ?? 0 };
+      if (done >= 1 && !first) first = mark;
+      if (first && done > first.steps) last = mark;
+      if (done >= steps - 1) break;
+      await sleep(20);
+    }
+    await fetch(`${url}/api/jobs/${id}/stop`, { method: 'POST', headers: { authorization: 'Bearer bench-admin' } });
+    if (!first || !last) throw new Error('relay job: too few steps to time');
+    const windowSec = (last.t - first.t) / 1000;
+    const mb = (last.bytes - first.bytes) / 1e6;
+    const cpuSec = (last.cpu.user - first.cpu.user + last.cpu.system - first.cpu.system) / 1e6;
+    return {
+      job,
+      mbPerBatch: Number((last.bytes / Math.max(1, last.steps) / 1e6).toFixed(2)),
+      steps: last.steps - first.steps,
+      windowSec: Number(windowSec.toFixed(2)),
+      relayedMBps: Number((mb / windowSec).toFixed(1)),
+      coordinatorCpu: Number((cpuSec / windowSec).toFixed(2)),
+      cpuMsPerMB: Number(((1000 * cpuSec) / mb).toFixed(2)),
+    };
+  } finally {
+    killChildren();
+    await coordinator?.close().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+type InProcessRun = Awaited<ReturnType<typeof inProcess>>;
+type PipelineRun = Awaited<ReturnType<typeof pipeline>>;
+
 async function main(): Promise<void> {
   if (config.train % config.batchSize !== 0) throw new Error('--train must be a multiple of --batch (every timed batch full)');
   const backend = await selectBackend('wasm', (m) => process.stderr.write(`${m}\n`));
   tf.enableProdMode();
   const loadBefore = loadavg();
   process.stderr.write(
-    `pipeline-bench: ${config.model} K=${config.modules} ${config.context}, ${config.train} samples, batch ${config.batchSize}, ${config.devices} device processes, ${config.rounds} round(s); load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}\n`,
+    `pipeline-bench: ${config.model} K=${config.modules} ${config.context}, ${config.train} samples, batch ${config.batchSize}, ${config.devices.join(' and ')} device processes (${config.plane}), ${config.rounds} round(s); load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}\n`,
   );
-  // Rounds alternate the two runs, so a load change on a shared machine hits both sides alike.
-  const rounds: Array<{ load: number[]; inProcess: Awaited<ReturnType<typeof inProcess>>; pipeline: Awaited<ReturnType<typeof pipeline>>; ratio: number }> = [];
-  for (let r = 0; r < config.rounds; r++) {
-    const load = loadavg();
-    const local = await inProcess();
-    const piped = await pipeline();
-    rounds.push({ load, inProcess: local, pipeline: piped, ratio: piped.samplesPerSec / local.samplesPerSec });
+  const round2 = (x: number): number => Number(x.toFixed(2));
+  const rounds: Array<{ load: number[]; inProcess: InProcessRun; pipelines: Array<{ devices: number; run: PipelineRun }> }> = [];
+  if (config.parts.includes('speedup')) {
+    for (let r = 0; r < config.rounds; r++) {
+      const load = loadavg();
+      const local = await inProcess();
+      const pipelines: Array<{ devices: number; run: PipelineRun }> = [];
+      for (const n of config.devices) pipelines.push({ devices: n, run: await pipeline(n) });
+      rounds.push({ load, inProcess: local, pipelines });
+    }
+  }
+  const relay: RelayResult[] = [];
+  if (config.parts.includes('relay')) {
+    // Big frames (the cost per byte) and small ones (the cost per message).
+    for (const [batch, steps] of [[256, 24], [32, 96]] as const) relay.push(await relayCapacity(batch, steps));
   }
   const loadAfter = loadavg();
-  // Best of the rounds on each side: the run least disturbed by other work on the machine.
-  const bestLocal = Math.max(...rounds.map((r) => r.inProcess.samplesPerSec));
-  const bestPiped = Math.max(...rounds.map((r) => r.pipeline.samplesPerSec));
-  const ratio = bestPiped / bestLocal;
 
-  const round2 = (x: number): number => Number(x.toFixed(2));
+  // Best of the rounds on each side: the run least disturbed by other work on the machine.
+  const bestLocal = rounds.length > 0 ? Math.max(...rounds.map((r) => r.inProcess.samplesPerSec)) : 0;
+  const summary = config.devices.map((n) => {
+    const runs = rounds.map((r) => r.pipelines.find((p) => p.devices === n)!.run);
+    const best = runs.reduce<PipelineRun | null>((a, b) => (a === null || b.samplesPerSec > a.samplesPerSec ? b : a), null);
+    const speedup = best ? best.samplesPerSec / bestLocal : 0;
+    return {
+      devices: n,
+      plane: config.plane,
+      samplesPerSec: best ? round2(best.samplesPerSec) : null,
+      speedup: Number(speedup.toFixed(3)),
+      stageTimes: best?.stageTimes ?? [],
+      idealSpeedup: best?.idealSpeedup == null ? null : Number(best.idealSpeedup.toFixed(3)),
+      ratioToIdeal: best?.idealSpeedup ? Number((speedup / best.idealSpeedup).toFixed(3)) : null,
+    };
+  });
   const result = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, backend, loadavgBefore: loadBefore, loadavgAfter: loadAfter },
     config,
     method:
-      'samples of steps 2..n / time from the 1st to the last step completion (in process: trainer step callback; pipeline: last-stage acknowledgement, progress.stepsDone polled every 20 ms); ratio = best pipeline round / best in-process round',
+      'samples of steps 2..n / time from the 1st to the last step completion (in process: trainer step callback; pipeline: last-stage acknowledgement, progress.stepsDone polled every 20 ms); ' +
+      'speedup = best pipeline round / best in-process round; ideal = sum of the stages\' measured ms per batch / the slowest; relay: stage fakes answering at once, MB the coordinator sent on to stage 1 per second and its process CPU',
     rounds: rounds.map((r) => ({
       loadavg: r.load.map(round2),
       inProcess: { ...r.inProcess, samplesPerSec: round2(r.inProcess.samplesPerSec) },
-      pipeline: { ...r.pipeline, samplesPerSec: round2(r.pipeline.samplesPerSec) },
-      ratio: Number(r.ratio.toFixed(3)),
+      pipelines: r.pipelines.map((p) => ({ deviceCount: p.devices, ...p.run, samplesPerSec: round2(p.run.samplesPerSec), speedup: Number((p.run.samplesPerSec / r.inProcess.samplesPerSec).toFixed(3)) })),
     })),
     inProcessSamplesPerSec: round2(bestLocal),
-    pipelineSamplesPerSec: round2(bestPiped),
-    ratio: Number(ratio.toFixed(3)),
-    goal: 1.6,
+    summary,
+    relay,
+    goal: 'ratioToIdeal >= 0.9 with the direct plane',
   };
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, 'pipeline-bench.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const out = join(RESULTS, config.plane === 'relay' ? 'pipeline-bench.json' : `pipeline-bench-${config.plane}.json`);
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 
   const f = (x: number, d = 1): string => x.toFixed(d);
-  console.log(`\n${config.model} K=${config.modules} ${config.context}, synthetic ${config.train} samples, batch ${config.batchSize}, wasm, ${cpus().length} cores\n`);
-  console.log('| round | load (1 min) | run | steps | timed samples | window s | samples/s | wall s (incl. 1st step) | plan (measured ms/batch) |');
-  console.log('|---:|---:|---|---:|---:|---:|---:|---:|---|');
-  rounds.forEach((r, i) => {
-    const a = r.inProcess;
-    const b = r.pipeline;
-    const plan = (b.plan as Array<{ device: string; modules: string; measuredMs: number | null }>).map((p) => `${p.device}[${p.modules}] ${p.measuredMs ?? '-'}`).join(', ');
-    console.log(`| ${i + 1} | ${f(r.load[0]!, 2)} | in-process trainer | ${a.steps} | ${a.samples} | ${f(a.windowSec, 2)} | ${f(a.samplesPerSec)} | ${f(a.wallSec, 2)} | |`);
-    console.log(`| ${i + 1} | | coordinator + ${config.devices} device processes | ${b.steps} | ${b.samples} | ${f(b.windowSec, 2)} | ${f(b.samplesPerSec)} | ${f(b.wallSec, 2)} | ${plan} |`);
-  });
-  console.log(`\npipeline / in-process (best rounds): **${f(ratio, 2)}x** (goal >= 1.6x); per round: ${rounds.map((r) => `${f(r.ratio, 2)}x`).join(', ')}`);
+  console.log(`\n${config.model} K=${config.modules} ${config.context}, synthetic ${config.train} samples, batch ${config.batchSize}, wasm, ${cpus().length} cores, load ${f(loadBefore[0]!, 2)} -> ${f(loadAfter[0]!, 2)}\n`);
+  if (rounds.length > 0) {
+    console.log('| run | plane | samples/s | speedup | stage ms/batch (measured) | ideal | ratio to ideal |');
+    console.log('|---|---|---:|---:|---|---:|---:|');
+    console.log(`| in-process trainer | - | ${f(bestLocal)} | 1.00x | | | |`);
+    for (const s of summary) {
+      const times = s.stageTimes.map((t) => `${t.device}[${t.modules}] ${t.measuredMs ?? '-'}`).join(', ');
+      console.log(`| ${s.devices} device processes | ${s.plane} | ${s.samplesPerSec === null ? '-' : f(s.samplesPerSec)} | ${f(s.speedup, 2)}x | ${times} | ${s.idealSpeedup === null ? '-' : `${f(s.idealSpeedup, 2)}x`} | ${s.ratioToIdeal === null ? '-' : f(s.ratioToIdeal, 2)} |`);
+    }
+  }
+  if (relay.length > 0) {
+    console.log('\n| relay job | MB per batch | steps timed | relayed MB/s | coordinator CPU (cores) | CPU ms per MB |');
+    console.log('|---|---:|---:|---:|---:|---:|');
+    for (const r of relay) console.log(`| resnet20 K=2 E batch ${String(r.job.batchSize)} | ${f(r.mbPerBatch, 2)} | ${r.steps} | ${f(r.relayedMBps)} | ${f(r.coordinatorCpu, 2)} | ${f(r.cpuMsPerMB, 2)} |`);
+  }
 }
 
 main()

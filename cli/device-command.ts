@@ -18,6 +18,10 @@ export interface DeviceCommandOptions {
   listen?: string;
   /** host:port other devices dial to reach the listener (behind NAT); default the bound address. */
   advertise?: string;
+  /** Test/bench aid (hidden option): each step sleeps this many ms per module held, in the stage worker. */
+  slowStepMs?: number;
+  /** Test/bench aid (hidden option): report this speed on join instead of measuring it. */
+  speedGflops?: number;
 }
 
 /** "host:port" with a port 0..65535 (0: any free port); IPv6 hosts in brackets. */
@@ -44,6 +48,12 @@ function url(v: string): string {
   return v;
 }
 
+function positiveNumber(v: string): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) throw new InvalidArgumentError(`expected a positive number, got "${v}"`);
+  return x;
+}
+
 function stamp(): string {
   return new Date().toISOString().slice(11, 19);
 }
@@ -65,23 +75,27 @@ function printMetrics(m: DeviceMetrics): string {
 export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal): Promise<void> {
   const write = (level: DeviceLogLevel, msg: string): void => void process.stderr.write(`${stamp()} ${level === 'info' ? '' : `${level}: `}${msg}\n`);
   // tfjs is loaded on use: the CLI registers this command in every process, the coordinator's too.
-  const { backendAdapter, backendThreads, describeBackend, selectBackend } = await import('../engine/backend/select-backend.js');
   const { DeviceRuntime } = await import('../client/device-runtime.js');
-  const { measureDeviceSpeed } = await import('../engine/backend/speed.js');
-  const { readAsync } = await import('../engine/backend/matmul-rate.js');
+  const { startDeviceCompute } = await import('./device-compute.js');
   const threads = opts.threads ?? threadsPerDevice(1);
-  const backend = await selectBackend(opts.backend, (msg) => write('info', msg), { threads });
-  const detail = describeBackend();
-  write('info', `backend: ${detail}; ${threadsLine(threads, await backendThreads())}`);
-  const adapter = backendAdapter();
-  // Node-only: the browser bundle never reaches this import.
-  const peer = opts.listen === undefined ? undefined : await (await import('./peer-listener.js')).PeerListener.start({ ...splitHostPort(opts.listen), ...(opts.advertise === undefined ? {} : { advertise: opts.advertise }), log: (m) => write('warn', m) });
-  if (peer) write('info', `peer listener on port ${peer.port}, advertised as ${peer.listen.address}`);
-
   let finish: (err?: Error) => void = () => {};
   const finished = new Promise<void>((resolve, reject) => {
     finish = (err) => (err ? reject(err) : resolve());
   });
+  // The stage (backend, model, steps, checkpoints) runs in a worker thread, so this thread
+  // answers heartbeats and probes and decodes the next input during a step.
+  const compute = await startDeviceCompute(
+    { ...(opts.backend === undefined ? {} : { backend: opts.backend }), threads, slowStepMs: opts.slowStepMs ?? 0 },
+    (msg) => write('info', msg),
+    (err) => finish(err),
+  );
+  const { backend, detail, adapter } = compute;
+  write('info', `backend: ${detail}; ${threadsLine(threads, compute.threadsInUse)}; stages compute on ${compute.where}`);
+  if ((opts.slowStepMs ?? 0) > 0) write('warn', `--slow-step-ms ${opts.slowStepMs}: each step sleeps ${opts.slowStepMs} ms per module held (a test/bench aid)`);
+  // Node-only: the browser bundle never reaches this import.
+  const peer = opts.listen === undefined ? undefined : await (await import('./peer-listener.js')).PeerListener.start({ ...splitHostPort(opts.listen), ...(opts.advertise === undefined ? {} : { advertise: opts.advertise }), log: (m) => write('warn', m) });
+  if (peer) write('info', `peer listener on port ${peer.port}, advertised as ${peer.listen.address}`);
+
   const runtime = new DeviceRuntime({
     url: opts.url,
     token: opts.token,
@@ -91,8 +105,8 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
     memoryBytes: opts.memoryMb !== undefined ? opts.memoryMb * 2 ** 20 : totalmem(),
     userAgent: `contsup device; node ${process.version}; ${platform()} ${arch()}; ${detail}`,
     ...(adapter !== null ? { adapter } : {}),
-    // dawn.node cannot read a GPU buffer synchronously (tfjs-webgpu's readSync needs an OffscreenCanvas).
-    ...(backend === 'webgpu' ? { measureSpeed: () => measureDeviceSpeed(readAsync) } : {}),
+    measureSpeed: () => opts.speedGflops ?? compute.measureSpeed(),
+    ...(compute.stageHost ? { stageHost: compute.stageHost } : {}),
     log: write,
     onStatus: (s: DeviceStatus) => {
       write('info', `status: ${s.state}${s.detail ? ` (${s.detail})` : ''}`);
@@ -129,6 +143,7 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
     signal?.removeEventListener('abort', onAbort);
     await runtime.stop();
     await peer?.close();
+    await compute.close();
   }
 }
 
@@ -144,6 +159,10 @@ export function deviceCommand(program: Command): void {
     .option('--threads <n>', 'CPU threads for the backend (default: all cores)', parseThreads)
     .option('--listen <host:port>', 'take stage inputs straight from the previous stage\'s device on this address (port 0: any free port)', hostPort('--listen'))
     .option('--advertise <host:port>', 'address other devices dial to reach --listen (a host behind NAT); default the bound address', hostPort('--advertise'))
+    // Not for users: makes this device slow on purpose, e.g. to test heartbeats during long steps or re-planning.
+    .addOption(new Option('--slow-step-ms <n>', 'test/bench aid: sleep n ms per module held in every step').argParser(int('--slow-step-ms', 0)).hideHelp())
+    // Not for users: a fixed join-time speed, e.g. to make the planner misjudge a device on purpose.
+    .addOption(new Option('--speed-gflops <x>', 'test/bench aid: report this speed instead of measuring it').argParser(positiveNumber).hideHelp())
     .action(async (opts: DeviceCommandOptions) => {
       await runDevice(opts);
     });

@@ -20,7 +20,7 @@ import { backoffDelay } from './backoff.js';
 import type { DeviceLogLevel, DeviceProblem, DeviceRuntimeOptions, DeviceSocket, DeviceStageInfo, DeviceState, DeviceStatus } from './device-types.js';
 import { SerialQueue } from './serial-queue.js';
 import { measureDeviceSpeed } from '../engine/backend/speed.js';
-import { StageHost } from './stage-host.js';
+import { LocalStageHost, type StageHost } from './stage-host.js';
 import { checkStageInput } from './stage-inputs.js';
 import { PeerLink, nextStageInput, probePeer } from './peer-link.js';
 
@@ -239,11 +239,14 @@ export class DeviceRuntime {
     this.slot = slot;
     this.openPeers(slot);
     this.options.onStage?.(this.stageInfo(slot));
-    this.queue.push(() => {
+    this.queue.push(async () => {
       if (this.slot !== slot) return;
       try {
-        slot.host = StageHost.build(m);
+        // Kept on the slot even if it was dropped meanwhile: the drop's queued dispose frees it.
+        slot.host = await (this.options.stageHost ?? LocalStageHost.build)(m);
+        if (this.slot !== slot) return;
       } catch (err: unknown) {
+        if (this.slot !== slot) return;
         this.slot = null;
         this.options.onStage?.(null);
         this.refuse(err, EVENTS.stageAssign, undefined);

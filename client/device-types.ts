@@ -4,6 +4,7 @@ import type { JobSpec } from '../protocol/job-spec.js';
 import type { StageInput } from '../protocol/data-messages.js';
 import type { StageEval, StageMetrics } from '../protocol/metrics-messages.js';
 import type { PeerListen, PeerPrev } from '../protocol/peer-messages.js';
+import type { StageHostFactory } from './stage-host.js';
 
 export type DeviceSocket = Socket<ServerToDeviceEvents, DeviceToServerEvents>;
 
@@ -97,6 +98,8 @@ export interface DeviceRuntimeOptions {
   /** Every stage:metrics / stage:eval this device sends. */
   onMetrics?: (metrics: DeviceMetrics) => void;
   onError?: (problem: DeviceProblem) => void;
+  /** Where assigned stages compute; default LocalStageHost.build (this thread). Node devices pass a worker thread's (worker-stage-host.ts). */
+  stageHost?: StageHostFactory;
   /** Socket factory (tests, bundles); default socket.io-client's io(). */
   connect?: DeviceSocketFactory;
   /** First reconnect delay, ms (default 500); doubles per attempt, with jitter. */

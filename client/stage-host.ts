@@ -35,11 +35,30 @@ function moduleStats(metrics: ModuleMetrics[]): StageMetrics['modules'] {
 }
 
 /**
- * One assigned stage: its network, its StageRunner and what it expects on the
- * wire. Socket-free: `run` turns one `stage:input` into the messages to send,
- * so the runtime and tests share one code path.
+ * What the device runtime holds for its assigned stage: where the stage
+ * computes (this thread, or a worker thread in Node) is the host's business.
  */
-export class StageHost {
+export interface StageHost {
+  /** Global step the assignment's checkpoint was saved at; null for fresh weights. */
+  readonly resumedStep: number | null;
+  /** What the stage takes on the wire: inputs from a peer are checked against it on the receiving thread. */
+  readonly layout: StageLayout;
+  /** Turns one `stage:input` into the messages to send; throws ProtocolError for an input that does not fit. */
+  run(msg: StageInput): Promise<StageReplies>;
+  /** Frees the stage's tensors; the host is unusable after. */
+  dispose(): void;
+}
+
+/** Builds the host of one `stage:assign`; throws (or rejects) on a config or checkpoint mismatch. */
+export type StageHostFactory = (assign: StageAssign) => StageHost | Promise<StageHost>;
+
+/**
+ * One assigned stage computed on the calling thread (browsers, tests, and
+ * inside the Node device's worker): its network, its StageRunner and what it
+ * expects on the wire. Socket-free: `run` turns one `stage:input` into the
+ * messages to send, so the runtime and tests share one code path.
+ */
+export class LocalStageHost implements StageHost {
   private profiled = false;
 
   private constructor(
@@ -52,7 +71,7 @@ export class StageHost {
   ) {}
 
   /** Builds the stage (weights seeded by job.seed, or loaded from assign.checkpoint). Throws on a config or checkpoint mismatch. */
-  static build(assign: StageAssign): StageHost {
+  static build(assign: StageAssign): LocalStageHost {
     const net = new GllNetwork(modelConfigForJob(assign.job, assign.data));
     let runner: StageRunner | null = null;
     try {
@@ -64,7 +83,7 @@ export class StageHost {
         throw new ProtocolError('bad-schema', `stage:assign: inputShape is ${formatShape(assign.inputShape)}, but ${layout.label} of ${assign.job.model} takes ${formatShape(want)}`);
       }
       const resumed = assign.checkpoint ? loadStage(runner, assign.checkpoint) : null;
-      return new StageHost(assign, net, runner, layout, resumed);
+      return new LocalStageHost(assign, net, runner, layout, resumed);
     } catch (err: unknown) {
       runner?.dispose();
       net.dispose();

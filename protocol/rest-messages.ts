@@ -89,6 +89,20 @@ export interface JobEvent {
   message: string;
 }
 
+/** A re-split of a running job's modules from measured stage times (docs/runtime.md, re-planning), in JobDetail.replans. */
+export interface JobReplan {
+  at: number;
+  /** The first step the new split trains (every stage handed over at this step's checkpoint). */
+  step: number;
+  from: Array<{ firstModule: number; lastModule: number }>;
+  to: Array<{ firstModule: number; lastModule: number }>;
+  /** Per stage, ms per batch measured before the move. */
+  measuredMs: number[];
+  /** Per stage, the cost model's ms per batch for the new split. */
+  predictedMs: number[];
+  reason: string;
+}
+
 /** The evaluation after one epoch (also what `dash:epoch` carries, less the job id). */
 export interface EpochResult {
   epoch: number;
@@ -131,6 +145,8 @@ export interface JobDetail extends JobSummary {
   cuts: CutView[];
   /** Tensor bytes of this job's stage outputs the coordinator relayed (0 when every cut is direct). */
   relayedTensorBytes: number;
+  /** Re-splits of the modules made while the job ran (this run of the coordinator). */
+  replans: JobReplan[];
   /** Label names (index = label) of an image-folder job, once its data is loaded by this coordinator run. */
   classNames?: string[];
 }

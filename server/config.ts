@@ -1,4 +1,5 @@
 import { COORDINATOR_DEFAULTS } from '../protocol/defaults.js';
+import type { RebalanceRule } from './planner/rebalance-policy.js';
 
 /**
  * Settings of one coordinator instance, fixed at start. Provided to every
@@ -30,6 +31,8 @@ export interface CoordinatorConfig {
   deadlineFloorMs: number;
   /** Longest deadline a batch gets at a stage, ms. */
   deadlineCapMs: number;
+  /** Re-planning from measured stage times (server/planner/rebalance-policy.ts); false: off. */
+  rebalance: RebalanceRule | false;
   log: (message: string) => void;
 }
 

@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { DEFAULT_REBALANCE_RULE, type RebalanceRule } from './planner/rebalance-policy.js';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { LoggerService } from '@nestjs/common';
@@ -46,6 +48,8 @@ export interface CoordinatorOptions {
   deadlineFloorMs?: number;
   /** Longest per-batch deadline at a stage, default 10 min. */
   deadlineCapMs?: number;
+  /** Re-planning from measured stage times: the rule (default DEFAULT_REBALANCE_RULE, parts may be given), or false for off. */
+  rebalance?: Partial<RebalanceRule> | false;
   /** Where real data sets are read/downloaded (default ~/.cache/contsup/datasets). */
   datasetDir?: string;
   /** Built front end (dashboard at /, device page at /device); default dist/web. */
@@ -91,6 +95,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     planEfficiency: DEFAULT_PLAN_EFFICIENCY,
     deadlineFloorMs: opts.deadlineFloorMs ?? DEFAULT_DEADLINE_FLOOR_MS,
     deadlineCapMs: Math.max(opts.deadlineCapMs ?? DEFAULT_DEADLINE_CAP_MS, opts.deadlineFloorMs ?? DEFAULT_DEADLINE_FLOOR_MS),
+    rebalance: opts.rebalance === false ? false : { ...DEFAULT_REBALANCE_RULE, ...opts.rebalance },
     log,
   };
   mkdirSync(config.dataDir, { recursive: true });

@@ -27,6 +27,7 @@ export function detailOf(row: JobRow, runner: JobRunner | undefined, epochs: Job
     events: runner ? [...runner.events] : [],
     cuts: runner?.cutViews() ?? [],
     relayedTensorBytes: runner?.relayedTensorBytes ?? 0,
+    replans: runner ? [...runner.replans] : [],
     ...(runner?.model?.classNames ? { classNames: runner.model.classNames } : {}),
   };
 }

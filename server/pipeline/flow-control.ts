@@ -42,6 +42,12 @@ export class FlowControl {
   /** Batches below this id were in flight when the job paused: their answers only free credits. */
   private staleBelow = 0;
   private readonly batches = new Map<number, BatchInfo>();
+  /**
+   * A re-plan's hand-over (rebalance.ts): the next training batch fed asks
+   * every stage for a checkpoint (`step` records it), then stage 0 gets
+   * nothing more until the barrier is lifted; later stages drain.
+   */
+  barrier: { step: number | null } | null = null;
 
   constructor(
     private readonly job: FlowJob,
@@ -144,6 +150,7 @@ export class FlowControl {
    * hold until they answer.
    */
   pause(): void {
+    this.barrier = null;
     for (const st of this.job.stages) st.queue = [];
     this.staleBelow = this.nextBatchId;
   }
@@ -154,6 +161,7 @@ export class FlowControl {
   }
 
   private nextFeed(): StageInput | undefined {
+    if (this.barrier && this.barrier.step !== null) return undefined;
     const b = this.job.cursor!.next();
     if (!b) return undefined;
     const batchId = this.nextBatchId++;
@@ -162,7 +170,8 @@ export class FlowControl {
     if (b.phase === 'train') {
       input.augmentSeed = b.augmentSeed!;
       input.lr = info.lr = b.lr!;
-      if (b.checkpointAfter) input.checkpointAfter = info.checkpointAfter = true;
+      if (b.checkpointAfter || this.barrier) input.checkpointAfter = info.checkpointAfter = true;
+      if (this.barrier) this.barrier.step = b.step;
     }
     this.batches.set(batchId, info);
     return input;

@@ -328,7 +328,8 @@ export class JobLifecycle {
     }));
   }
 
-  private sendAssign(st: StageState, checkpoint: Uint8Array<ArrayBuffer> | undefined, step: number): void {
+  /** Sends `stage:assign` for `st` (also used by rebalance.ts to rebuild a stage with a new range). */
+  sendAssign(st: StageState, checkpoint: Uint8Array<ArrayBuffer> | undefined, step: number): void {
     const model = this.model!;
     const payload: ServerToDevicePayloads['stage:assign'] = {
       jobId: this.id,

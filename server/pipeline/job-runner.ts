@@ -4,6 +4,7 @@ import {
   payloadByteSize,
   ProtocolError,
   type JobEvent,
+  type JobReplan,
   type JobProgress,
   type JobSpec,
   type JobStatus,
@@ -39,6 +40,7 @@ import { FlowControl } from './flow-control.js';
 import { JobLifecycle } from './job-lifecycle.js';
 import type { JobModel } from './job-model.js';
 import { checkStageOutput } from './output-checks.js';
+import { Rebalancer } from './rebalance.js';
 import type { RunnerDeps } from './runner-deps.js';
 import type { StageState } from './stage-state.js';
 
@@ -57,6 +59,7 @@ const MAX_STEP_ROWS = 5000;
 export class JobRunner {
   private readonly life: JobLifecycle;
   private readonly flow: FlowControl;
+  private readonly rebalance: Rebalancer;
 
   constructor(
     readonly id: string,
@@ -65,11 +68,15 @@ export class JobRunner {
     private readonly deps: RunnerDeps,
   ) {
     this.life = new JobLifecycle(id, spec, deps, {
-      pause: () => this.flow.pause(),
+      pause: () => {
+        this.flow.pause();
+        this.rebalance.cancel();
+      },
       forgetStale: () => this.flow.forgetStale(),
       pump: () => this.flow.pump(),
     });
     this.flow = new FlowControl(this.life, deps);
+    this.rebalance = new Rebalancer(this.life, this.flow, deps);
   }
 
   get status(): JobStatus {
@@ -93,6 +100,10 @@ export class JobRunner {
   }
   get events(): JobEvent[] {
     return this.life.events;
+  }
+  /** Re-splits of the modules made while the job ran (rebalance.ts). */
+  get replans(): JobReplan[] {
+    return this.rebalance.replans;
   }
   get stages(): StageState[] {
     return this.life.stages;
@@ -164,6 +175,7 @@ export class JobRunner {
     st.ready = true;
     if (this.stages.some((s) => !s.ready)) return;
     this.life.allReady();
+    this.rebalance.allReady();
     this.flow.pump();
   }
 
@@ -241,6 +253,7 @@ export class JobRunner {
       st.samples += info.n;
       this.life.trained(st, info.step);
       cursor.ackTrain(info.index);
+      this.rebalance.trainAcked();
     } else if (cursor.ackEval()) {
       this.life.finishEpoch();
       return;
@@ -289,6 +302,7 @@ export class JobRunner {
     }
     const row = await this.deps.checkpoints.save(this.id, st.index, msg.epoch, msg.step, msg.weights, this.stages.length);
     this.life.checkpointStored(st, row.step);
+    this.rebalance.checkpointStored(st, row.step, msg.weights);
   }
 
   // ---- views ----

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { preprocessFor } from '../../engine/data/dataset.js';
 import { augmentImages } from '../../engine/data/preprocess.js';
-import { StageHost, type StageReplies } from '../../client/stage-host.js';
+import { LocalStageHost, type StageReplies } from '../../client/stage-host.js';
 import { GllNetwork } from '../../engine/model/network.js';
 import { disposePrepared, prepareBatch } from '../../engine/train/batches.js';
 import { loadStage } from '../../engine/train/checkpoint.js';
@@ -38,9 +38,9 @@ function relay(out: StageOutput, lr: number | undefined): StageInput {
 
 const weights = (net: GllNetwork): Float32Array[] => net.store.params.map((p) => p.variable.dataSync() as Float32Array);
 
-describe('StageHost', () => {
+describe('LocalStageHost', () => {
   it('stage 0 with E context sends h bit-equal to the in-process StageRunner, plus the augmented image as uint8', async () => {
-    const host = StageHost.build(assignFor(job('E'), 0, 0, 0));
+    const host = LocalStageHost.build(assignFor(job('E'), 0, 0, 0));
     const replies = await host.run(validateFromServer('stage:input', stage0Input(0, 0)));
 
     const net = new GllNetwork(referenceConfig(job('E')));
@@ -72,7 +72,7 @@ describe('StageHost', () => {
   ];
   for (const c of chains) {
     it(`three stages relaying wire frames end with the in-process weights: ${c.name}`, async () => {
-      const hosts = [0, 1, 2].map((s) => StageHost.build(assignFor(c.spec, s, s, s)));
+      const hosts = [0, 1, 2].map((s) => LocalStageHost.build(assignFor(c.spec, s, s, s)));
       const net = new GllNetwork(referenceConfig(c.spec));
       const runner = new StageRunner(net, 0, 2);
       const refLoss: number[][] = [];
@@ -107,8 +107,8 @@ describe('StageHost', () => {
 
   it('sends h at the job\'s wire dtype (float16) and the next stage accepts it', async () => {
     const spec16 = job('E', 2, { wire: 'float16' });
-    const host0 = StageHost.build(assignFor(spec16, 0, 0, 0));
-    const host1 = StageHost.build(assignFor(spec16, 1, 1, 1));
+    const host0 = LocalStageHost.build(assignFor(spec16, 0, 0, 0));
+    const host1 = LocalStageHost.build(assignFor(spec16, 1, 1, 1));
     const net = new GllNetwork(referenceConfig(spec16));
     const ref = await referenceStep(new StageRunner(net, 0, 0), 0, 0);
     const out = (await host0.run(validateFromServer('stage:input', stage0Input(0, 0)))).output!;
@@ -123,7 +123,7 @@ describe('StageHost', () => {
   });
 
   it('refuses to send an output above maxFrameBytes, leaking nothing', async () => {
-    const host = StageHost.build(assignFor(job('E'), 0, 0, 0, { maxFrameBytes: 1000 }));
+    const host = LocalStageHost.build(assignFor(job('E'), 0, 0, 0, { maxFrameBytes: 1000 }));
     const tooLarge = /stage:output for batch \d carries \d+ bytes, above the limit of 1000/;
     await expect(host.run(validateFromServer('stage:input', stage0Input(0, 0)))).rejects.toThrow(tooLarge);
     // The first step made the momentum buffers; a second refusal adds nothing.
@@ -134,7 +134,7 @@ describe('StageHost', () => {
   });
 
   it('answers an eval batch with stage:eval for that batch and leaves the weights alone', async () => {
-    const host = StageHost.build(assignFor(job('E'), 0, 0, 0));
+    const host = LocalStageHost.build(assignFor(job('E'), 0, 0, 0));
     const before = weights(host.net);
     const { augmentSeed: _s, lr: _l, ...rest } = stage0Input(5, 0, { phase: 'eval' });
     const replies = await host.run(validateFromServer('stage:input', rest));
@@ -149,7 +149,7 @@ describe('StageHost', () => {
   });
 
   it('checkpointAfter yields a stage:checkpoint that loadStage restores at the next step', async () => {
-    const host = StageHost.build(assignFor(job('E'), 0, 0, 0));
+    const host = LocalStageHost.build(assignFor(job('E'), 0, 0, 0));
     const replies = await host.run(validateFromServer('stage:input', stage0Input(7, 0, { checkpointAfter: true })));
     const ckpt = validateInbound('stage:checkpoint', replies.checkpoint);
     expect(ckpt).toMatchObject({ jobId: 'job-1', stage: 0, epoch: 1, step: 8 });
@@ -160,7 +160,7 @@ describe('StageHost', () => {
     expect(net.moduleParams(0).map((p) => p.variable.dataSync())).toEqual(mine);
     // And a device resuming from it starts from the same weights.
     const tensors = tf.memory().numTensors;
-    const resumed = StageHost.build(assignFor(job('E'), 0, 0, 0, { checkpoint: ckpt.weights, step: 8 }));
+    const resumed = LocalStageHost.build(assignFor(job('E'), 0, 0, 0, { checkpoint: ckpt.weights, step: 8 }));
     expect(resumed.resumedStep).toBe(8);
     expect(resumed.net.moduleParams(0).map((p) => p.variable.dataSync())).toEqual(mine);
     resumed.dispose();
@@ -171,7 +171,7 @@ describe('StageHost', () => {
   });
 
   it('refuses inputs that do not fit the stage, naming the tensor, and allocates nothing', async () => {
-    const host = StageHost.build(assignFor(job('E'), 1, 1, 1));
+    const host = LocalStageHost.build(assignFor(job('E'), 1, 1, 1));
     const n = BATCH;
     const good = (): StageInput => ({
       jobId: 'job-1', stage: 1, batchId: 3, epoch: 1, step: 3, phase: 'train', lr: 0.1,
@@ -197,7 +197,7 @@ describe('StageHost', () => {
 
   it('keeps the tensor count flat across inputs and frees everything on dispose', async () => {
     const start = tf.memory().numTensors;
-    const host = StageHost.build(assignFor(job('R1E'), 0, 0, 0));
+    const host = LocalStageHost.build(assignFor(job('R1E'), 0, 0, 0));
     // The first step creates the momentum buffers; count from the second on.
     await host.run(validateFromServer('stage:input', stage0Input(0, 0)));
     const settled = tf.memory().numTensors;
@@ -213,13 +213,13 @@ describe('StageHost', () => {
 
   it('refuses an assignment whose inputShape or checkpoint does not fit, leaking nothing', () => {
     const start = tf.memory().numTensors;
-    expect(() => StageHost.build(assignFor(job('E'), 1, 1, 1, { inputShape: [16, 16, 16] }))).toThrow(
+    expect(() => LocalStageHost.build(assignFor(job('E'), 1, 1, 1, { inputShape: [16, 16, 16] }))).toThrow(
       'stage:assign: inputShape is [16,16,16], but stage 1 (modules 1..1) of resnet20 takes [8,8,32]',
     );
-    const host0 = StageHost.build(assignFor(job('E'), 0, 0, 0));
+    const host0 = LocalStageHost.build(assignFor(job('E'), 0, 0, 0));
     const other = host0.checkpoint(0);
     host0.dispose();
-    expect(() => StageHost.build(assignFor(job('E'), 1, 1, 1, { checkpoint: other }))).toThrow(/checkpoint is for modules 0..0, this stage runs 1..1/);
+    expect(() => LocalStageHost.build(assignFor(job('E'), 1, 1, 1, { checkpoint: other }))).toThrow(/checkpoint is for modules 0..0, this stage runs 1..1/);
     expect(tf.memory().numTensors).toBe(start);
   });
 });

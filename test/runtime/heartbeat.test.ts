@@ -52,3 +52,46 @@ describe('heartbeats of device processes', () => {
     expect((await listDevices(c)).find((d) => d.id === joined.get('d2')!.id)?.status).toBe('idle');
   }, 300_000);
 });
+
+describe('a Node device computes off its event loop', () => {
+  it('keeps beating during a step longer than 3 heartbeat periods', async ({ onTestFailed }) => {
+    await exclusiveMachine();
+    const heartbeatMs = 250;
+    const c = await startTestCoordinator({ heartbeatMs });
+    // --slow-step-ms sleeps inside the stage worker: a step of d1 takes at least 1.5 s = 6 periods.
+    const devices = [spawnDevice(c.url, c.joinToken, 'd1', ['--slow-step-ms', '1500']), spawnDevice(c.url, c.joinToken, 'd2')];
+    onTestFailed(() => console.error(`${dumpOutputs(devices)}\n--- coordinator ---\n${c.logs.join('\n')}`));
+    const joined = await waitForIdle(c, ['d1', 'd2']);
+    const slowId = joined.get('d1')!.id;
+
+    const id = await createJob(c, c.adminToken, {
+      model: 'resnet20', modules: 2, context: 'E', dataset: 'synthetic', epochs: 1, batchSize: 16, limitTrain: 64, limitTest: 16, minDevices: 2,
+    });
+    // The longest silence of the slow device seen while it held a stage.
+    let worstGap = 0;
+    let busySamples = 0;
+    const done = (await waitFor(
+      async () => {
+        const lost = c.logs.find((l) => / lost: /.test(l));
+        if (lost) throw new Error(`a computing device was lost: ${lost}`);
+        const slow = (await listDevices(c)).find((d) => d.id === slowId);
+        if (slow?.status === 'busy') {
+          busySamples++;
+          worstGap = Math.max(worstGap, Date.now() - slow.lastSeen);
+        }
+        const job = await getJob(c, id);
+        if (job.status === 'failed') throw new Error(`job failed: ${job.error}`);
+        return job.status === 'done' ? job : undefined;
+      },
+      'the job to be done',
+      120_000,
+      50,
+    )) as JobDetailJson;
+    const slowStage = done.plan.find((p) => p.deviceId === slowId)!;
+    expect(slowStage.measuredMsPerBatch!).toBeGreaterThan(3 * heartbeatMs * 2);
+    expect(busySamples).toBeGreaterThan(20);
+    // A device whose step blocked its event loop would be silent for the whole 1.5 s step.
+    expect(worstGap).toBeLessThan(3 * heartbeatMs);
+    expect(c.logs.filter((l) => / lost: /.test(l))).toEqual([]);
+  }, 300_000);
+});

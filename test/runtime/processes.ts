@@ -132,8 +132,9 @@ export function spawnCli(name: string, args: string[], opts: SpawnOptions = {}):
 }
 
 /** `contsup device --url <url> --token <token> --name <name> --backend wasm`. */
-export function spawnDevice(url: string, token: string, name: string): Child {
-  return spawnCli(name, ['device', '--url', url, '--token', token, '--name', name, '--backend', 'wasm']);
+/** `extra`: more `contsup device` options, e.g. ['--slow-step-ms', '1500']. */
+export function spawnDevice(url: string, token: string, name: string, extra: string[] = []): Child {
+  return spawnCli(name, ['device', '--url', url, '--token', token, '--name', name, '--backend', 'wasm', ...extra]);
 }
 
 export interface CliCoordinator {
@@ -173,6 +174,8 @@ export interface DeviceJson {
   jobId: string | null;
   stage: number | null;
   speedGflops: number;
+  /** Coordinator clock, ms: the device's last message. */
+  lastSeen: number;
 }
 
 export async function listDevices(c: { url: string }): Promise<DeviceJson[]> {
