@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { DEFAULT_REBALANCE_RULE, type RebalanceRule } from './planner/rebalance-policy.js';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { LoggerService } from '@nestjs/common';
