@@ -8,6 +8,7 @@
  *
  *   npm run build && npm run bench:native [-- --quick] [--reps 2] [--steps 3] [--warmup 1]
  *   npm run bench:native -- --render    (rewrites the .md from the .json, measures nothing)
+ *   npm run bench:native -- --sides native-1t,pytorch-1t --rows 16R1E   (a subset, e.g. after a kernel change)
  *
  * Internally: `native-bench.js --worker --backend wasm --threads 1 --modules 16
  * --context R1E ...` measures one contsup configuration and prints one JSON line.
@@ -254,13 +255,19 @@ async function driver(): Promise<void> {
   const plan: StepPlan = { batch: intArg('batch', 128, 2), steps: intArg('steps', quick ? 1 : 3, 1), warmup: intArg('warmup', 1, 0) };
   const skipped: string[] = [];
   const loadStart = loadNow();
-  const sides = await availableSides((why) => {
+  const wanted = (list: string, all: string[]): string[] => (list === '' ? all : list.split(','));
+  const allSides = await availableSides((why) => {
     skipped.push(why);
     console.log(why);
   });
+  const sideIds = wanted(arg('sides', ''), allSides.map((s) => s.id));
+  const sides = allSides.filter((s) => sideIds.includes(s.id));
+  const rowIds = wanted(arg('rows', ''), ROWS.map((r) => `${r.modules}${r.context}`));
+  const rows = ROWS.filter((r) => rowIds.includes(`${r.modules}${r.context}`));
+  if (sides.length === 0 || rows.length === 0) throw new Error(`--sides / --rows select nothing (sides: ${allSides.map((s) => s.id).join(', ')}; rows: ${ROWS.map((r) => `${r.modules}${r.context}`).join(', ')})`);
   const runs = new Map<string, Measurement[]>();
   for (let rep = 0; rep < reps; rep++) {
-    for (const row of ROWS) {
+    for (const row of rows) {
       // contsup first on even repetitions, PyTorch first on odd ones.
       const order = rep % 2 === 0 ? sides : [...sides].reverse();
       for (const side of order) {
@@ -271,12 +278,12 @@ async function driver(): Promise<void> {
       }
     }
   }
-  const rows: ResultRow[] = [];
-  for (const row of ROWS) {
+  const results: ResultRow[] = [];
+  for (const row of rows) {
     for (const side of sides) {
       const ms = runs.get(`${side.id}/${row.modules}/${row.context}`) ?? [];
       const last = ms[ms.length - 1];
-      rows.push({
+      results.push({
         modules: row.modules,
         context: row.context,
         side: side.id,
@@ -292,9 +299,9 @@ async function driver(): Promise<void> {
       });
     }
   }
-  for (const r of rows) {
+  for (const r of results) {
     if (r.side.startsWith('pytorch')) continue;
-    const peer = rows.find((p) => p.side.startsWith('pytorch') && p.modules === r.modules && p.context === r.context && p.threads === r.threads);
+    const peer = results.find((p) => p.side.startsWith('pytorch') && p.modules === r.modules && p.context === r.context && p.threads === r.threads);
     if (!peer) continue;
     r.ratioToPytorch = r.samplesPerSec / peer.samplesPerSec;
     // Same network on both sides, or the comparison means nothing.
@@ -305,10 +312,12 @@ async function driver(): Promise<void> {
   const date = new Date().toISOString();
   const load: Load = { cores: cpus().length, start: loadStart, end: loadNow() };
   mkdirSync('bench/results', { recursive: true });
-  const result = { date, quick, reps, ...plan, model: 'resnet32', skipped, load, rows };
-  writeFileSync('bench/results/native-bench.json', `${JSON.stringify(result, null, 2)}\n`);
-  const md = markdown(rows, { date, quick, reps, plan, skipped, load });
-  writeFileSync('bench/results/native-bench.md', md);
+  // A subset never overwrites the full table.
+  const out = sides.length === allSides.length && rows.length === ROWS.length ? 'bench/results/native-bench' : 'bench/results/native-bench-subset';
+  const result = { date, quick, reps, ...plan, model: 'resnet32', skipped, load, rows: results };
+  writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  const md = markdown(results, { date, quick, reps, plan, skipped, load });
+  writeFileSync(`${out}.md`, md);
   process.stdout.write(md);
 }
 
