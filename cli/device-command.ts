@@ -2,7 +2,7 @@ import { hostname, totalmem, platform, arch } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { NODE_BACKEND_NAMES, type NodeBackendName } from '../engine/backend/backend-names.js';
 import { DEVICE_DEFAULTS } from '../protocol/defaults.js';
-import { int } from './options.js';
+import { int, num } from './options.js';
 import type { DeviceLogLevel, DeviceMetrics, DeviceStatus } from '../client/device-types.js';
 import { parseThreads, threadsLine, threadsPerDevice } from './threads.js';
 
@@ -18,6 +18,8 @@ export interface DeviceCommandOptions {
   listen?: string;
   /** host:port other devices dial to reach the listener (behind NAT); default the bound address. */
   advertise?: string;
+  /** Report this speed instead of running the benchmark (the planner's compute estimate). */
+  speedGflops?: number;
 }
 
 /** "host:port" with a port 0..65535 (0: any free port); IPv6 hosts in brackets. */
@@ -93,6 +95,7 @@ export async function runDevice(opts: DeviceCommandOptions, signal?: AbortSignal
     ...(adapter !== null ? { adapter } : {}),
     // dawn.node cannot read a GPU buffer synchronously (tfjs-webgpu's readSync needs an OffscreenCanvas).
     ...(backend === 'webgpu' ? { measureSpeed: () => measureDeviceSpeed(readAsync) } : {}),
+    ...(opts.speedGflops !== undefined ? { measureSpeed: () => opts.speedGflops! } : {}),
     log: write,
     onStatus: (s: DeviceStatus) => {
       write('info', `status: ${s.state}${s.detail ? ` (${s.detail})` : ''}`);
@@ -144,6 +147,7 @@ export function deviceCommand(program: Command): void {
     .option('--threads <n>', 'CPU threads for the backend (default: all cores)', parseThreads)
     .option('--listen <host:port>', 'take stage inputs straight from the previous stage\'s device on this address (port 0: any free port)', hostPort('--listen'))
     .option('--advertise <host:port>', 'address other devices dial to reach --listen (a host behind NAT); default the bound address', hostPort('--advertise'))
+    .option('--speed-gflops <x>', 'report this speed instead of measuring it (what the planner prices compute with)', num('--speed-gflops'))
     .action(async (opts: DeviceCommandOptions) => {
       await runDevice(opts);
     });

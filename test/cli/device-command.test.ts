@@ -21,7 +21,7 @@ describe('contsup device', () => {
     const program = new Command();
     deviceCommand(program);
     const cmd = program.commands.find((c) => c.name() === 'device')!;
-    expect(cmd.options.map((o) => o.long)).toEqual(['--url', '--token', '--name', '--backend', '--memory-mb', '--threads', '--listen', '--advertise']);
+    expect(cmd.options.map((o) => o.long)).toEqual(['--url', '--token', '--name', '--backend', '--memory-mb', '--threads', '--listen', '--advertise', '--speed-gflops']);
   });
 
   it('takes --listen and --advertise as HOST:PORT only, naming the form it wants', () => {
