@@ -108,6 +108,6 @@ export interface DeviceRuntimeOptions {
   reconnectDelayMaxMs?: number;
   /** The direct data plane's listener (`contsup device --listen`); without one, inputs come through the coordinator only. */
   peer?: PeerInbound;
-  /** How long a stage waits for its successor's listener before relaying through the coordinator, ms (default 5000). */
+  /** How long a stage waits for its successor's listener before relaying through the coordinator, ms (default 10000). */
   peerConnectTimeoutMs?: number;
 }

@@ -7,8 +7,12 @@ import type { PeerHello, PeerNext } from '../protocol/peer-messages.js';
 import { validateFromListener } from '../protocol/validate.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
 
-/** How long a sender waits for its successor's listener to welcome it before it falls back to the relay. */
-export const PEER_CONNECT_TIMEOUT_MS = 5000;
+/**
+ * How long a sender waits for its successor's listener to welcome it before
+ * it falls back to the relay. Generous: a Node device's step blocks its event
+ * loop, so a listener inside a long step answers late.
+ */
+export const PEER_CONNECT_TIMEOUT_MS = 10_000;
 /** The link probe's bandwidth payload, as the coordinator's own probe. */
 export const PEER_PROBE_BYTES = 256 * 1024;
 
@@ -72,23 +76,27 @@ export function nextStageInput(out: StageOutput, input: StageInput): StageInput 
 
 /**
  * One stage's outbound link to its successor's device (stage:assign.next).
- * Connects as soon as it is made; `ready()` says whether outputs can go
- * direct. Once the link failed (refused, unreachable, broken) it stays
+ * Connects on the first `ready()`, i.e. with the first output, when every
+ * stage is built (a successor still building its stage could not answer in
+ * time); `ready()` says whether outputs can go direct. Once the link failed (refused, unreachable, broken) it stays
  * failed and `reason` says why: the stage relays through the coordinator.
  */
 export class PeerLink {
   private socket: LooseSocket | null = null;
   private failure: string | null = null;
   private closed = false;
-  private readonly opened: Promise<boolean>;
+  private opened: Promise<boolean> | null = null;
 
   constructor(
     readonly next: PeerNext,
-    hello: PeerHello,
+    private readonly hello: PeerHello,
     private readonly onRefused: (err: ErrorMessage) => void,
-    timeoutMs = PEER_CONNECT_TIMEOUT_MS,
-  ) {
-    this.opened = openPeer(next.address, hello, timeoutMs).then(
+    private readonly timeoutMs = PEER_CONNECT_TIMEOUT_MS,
+  ) {}
+
+  private open(): Promise<boolean> {
+    const next = this.next;
+    return openPeer(next.address, this.hello, this.timeoutMs).then(
       (socket) => {
         if (this.closed) {
           socket.disconnect();
@@ -114,6 +122,8 @@ export class PeerLink {
 
   /** Resolves true when outputs can go direct now (waits for the connection the first time). */
   async ready(): Promise<boolean> {
+    if (this.closed) return false;
+    this.opened ??= this.open();
     const ok = await this.opened;
     return ok && this.failure === null && this.socket !== null && this.socket.connected;
   }

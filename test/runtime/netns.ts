@@ -95,8 +95,8 @@ export class NetnsLab {
     const spec =
       this.netem && s.delayMs !== undefined
         ? ['netem', 'delay', `${s.delayMs}ms`, 'rate', s.rate, 'limit', '10000']
-        : // burst: a few ms at the rate, never less than a 64 KiB GSO segment; latency bounds the queue.
-          ['tbf', 'rate', s.rate, 'burst', s.rate.endsWith('gbit') ? '1mb' : '128kb', 'latency', '200ms'];
+        : // burst: a few ms at the rate (tbf splits larger GSO segments); latency bounds the queue.
+          ['tbf', 'rate', s.rate, 'burst', s.rate.endsWith('gbit') ? '1mb' : '32kb', 'latency', '200ms'];
     ip('netns', 'exec', ns, 'tc', 'qdisc', 'replace', 'dev', dev, 'root', ...spec);
     return spec.join(' ');
   }
