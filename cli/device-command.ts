@@ -2,7 +2,7 @@ import { hostname, totalmem, platform, arch } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { NODE_BACKEND_NAMES, type NodeBackendName } from '../engine/backend/backend-names.js';
 import { DEVICE_DEFAULTS } from '../protocol/defaults.js';
-import { int, num } from './options.js';
+import { int } from './options.js';
 import type { DeviceLogLevel, DeviceMetrics, DeviceStatus } from '../client/device-types.js';
 import { parseThreads, threadsLine, threadsPerDevice } from './threads.js';
 
