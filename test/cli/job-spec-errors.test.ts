@@ -44,6 +44,14 @@ describe('one job-spec parsing for the CLI and POST /api/jobs', () => {
     expect(run.stderr.trim()).toBe(`contsup: ${expected}`);
   });
 
+  it('refuses recipe options out of range in contsup train with the words parseJobSpec uses', async () => {
+    const expected = refusal({ recipe: { augment: 'rotate', weightDecay: 2 } });
+    expect(expected).toContain('recipe.weightDecay: value must be <= 0.1');
+    const run = await cli(['train', '--augment', 'rotate', '--weight-decay', '2']);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr.trim()).toBe(`contsup: ${expected}`);
+  });
+
   it('refuses a bad --epochs in contsup start before starting anything', async () => {
     const expected = refusal({ epochs: 0 });
     const run = await cli(['start', '--epochs', '0', '--port', '0']);
