@@ -14,7 +14,10 @@ describe('the CLI acceptance flow', () => {
     cleanups.unshift(() => rmSync(dataDir, { recursive: true, force: true }));
     const { url, child: coordinator } = await spawnCoordinator({ dataDir, joinToken: 'J', adminToken: 'A' });
     const c = { url };
-    const devices = [spawnDevice(url, 'J', 'd1'), spawnDevice(url, 'J', 'd2')];
+    // Equal, pinned speeds: the join-time probe swings several-fold when other work shares the
+    // cores, and a device measured far faster may rightly get every module (a one-stage plan).
+    const pinned = ['--speed-gflops', '5'];
+    const devices = [spawnDevice(url, 'J', 'd1', pinned), spawnDevice(url, 'J', 'd2', pinned)];
     onTestFailed(() => console.error(dumpOutputs([coordinator, ...devices])));
     const joined = await waitForIdle(c, ['d1', 'd2']);
 
