@@ -24,6 +24,9 @@ export async function extractTarGz(archive: string, members: Record<string, stri
   const pending = new Map(Object.entries(members).map(([k, v]) => [strip(k), v]));
   const open = new Map<string, WriteStream>();
   const written: Array<Promise<void>> = [];
+  // Part files are renamed only once the whole archive has parsed: a member can be
+  // complete before the parser reports that the archive behind it is truncated.
+  const parts = new Map<string, string>();
   try {
     await new Promise<void>((resolve, reject) => {
       // strict: a bad header checksum or a truncated archive is an error, not a warning.
@@ -39,6 +42,7 @@ export async function extractTarGz(archive: string, members: Record<string, stri
           const part = `${dest}.part`;
           const out = createWriteStream(part);
           open.set(part, out);
+          parts.set(part, dest);
           const member = new Promise<void>((done, fail) => {
             out.on('error', fail);
             out.on('close', () => {
@@ -46,7 +50,7 @@ export async function extractTarGz(archive: string, members: Record<string, stri
               done();
             });
             entry.pipe(out);
-          }).then(() => rename(part, dest));
+          });
           // Awaited below on success; after a failure its stream is destroyed and only the part file matters.
           member.catch(() => undefined);
           written.push(member);
@@ -60,12 +64,13 @@ export async function extractTarGz(archive: string, members: Record<string, stri
     });
     await Promise.all(written);
     if (pending.size > 0) throw new TarError(archive, `archive lacks ${[...pending.keys()].join(', ')}`);
+    for (const [part, dest] of parts) await rename(part, dest);
   } catch (err: unknown) {
-    for (const [part, out] of open) {
+    for (const out of open.values()) {
       out.destroy();
       if (!out.closed) await new Promise<void>((r) => out.once('close', () => r()));
-      await rm(part, { force: true });
     }
+    for (const part of parts.keys()) await rm(part, { force: true });
     if (err instanceof TarError) throw err;
     const msg = err instanceof Error ? err.message : String(err);
     throw new TarError(archive, `cannot extract (${msg})`, { cause: err });
