@@ -18,11 +18,11 @@
  *    (bench/stage-fakes.ts: clients that only send and receive frames, in a
  *    child process) and the coordinator's CPU seconds per relayed MB.
  *
- * `--plane relay|direct` picks the data plane of part 1 (see devicePlaneArgs).
- * Rounds alternate the runs, so a load change on the shared machine hits every
- * side alike. Writes bench/results/pipeline-bench.json and prints markdown.
+ * `--plane relay|direct|relay,direct` picks the data plane(s) of part 1 (see
+ * devicePlaneArgs). Rounds alternate the runs (in process, then each device
+ * count on each plane), so a load change on the machine hits every side alike. Writes bench/results/pipeline-bench.json and prints markdown.
  *
- *   npm run build && node dist/bench/pipeline-bench.js [--devices 2,3] [--rounds 1] [--plane relay] [--parts speedup,relay]
+ *   npm run build && node dist/bench/pipeline-bench.js [--devices 2,3] [--rounds 1] [--plane relay,direct] [--parts speedup,relay]
  *     [--model resnet32] [--modules 4] [--train 512] [--batch 32]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -57,7 +57,8 @@ const config = {
   batchSize: Number(arg('batch', '32')),
   devices: arg('devices', '2,3').split(',').map(Number),
   rounds: Number(arg('rounds', '1')),
-  plane: arg('plane', 'relay') as 'relay' | 'direct',
+  /** Data planes of part 1, alternated inside each round. */
+  planes: arg('plane', 'relay').split(',') as Array<'relay' | 'direct'>,
   parts: arg('parts', 'speedup,relay').split(','),
   seed: 1,
   lr: 0.1,
@@ -84,14 +85,13 @@ const watchdog = setTimeout(() => {
 }, 15 * 60_000);
 watchdog.unref();
 
-if (config.plane !== 'relay' && config.plane !== 'direct') throw new Error(`--plane must be relay or direct, got ${String(config.plane)}`);
+for (const plane of config.planes) if (plane !== 'relay' && plane !== 'direct') throw new Error(`--plane must be relay, direct or relay,direct, got ${String(plane)}`);
 
 /**
  * The switch point between the data planes: extra `contsup device` options.
  * relay: none (every tensor goes through the coordinator). direct: the device
- * listens for its predecessor's outputs (issue 12 item 1, `--listen`, built
- * on another branch); when that option is missing the device exits at once
- * and this bench says so.
+ * listens for its predecessor's outputs on a port of its own (`--listen`), so
+ * every cut between two Node devices is direct.
  */
 function devicePlaneArgs(plane: 'relay' | 'direct'): string[] {
   return plane === 'direct' ? ['--listen', '127.0.0.1:0'] : [];
@@ -158,7 +158,10 @@ interface JobView {
   error: string | null;
   progress: { totalSteps: number; stepsDone: number; batchesPerEpoch: number } | null;
   plan: Array<{ stage: number; deviceName: string; firstModule: number; lastModule: number; estimatedMsPerBatch: number; measuredMsPerBatch: number | null }>;
-  stages: Array<{ stage: number; samples: number; samplesPerSec: number; bytesIn: number; bytesOut: number; measuredMsPerBatch: number | null }>;
+  stages: Array<{ stage: number; samples: number; samplesPerSec: number; bytesIn: number; bytesOut: number; measuredMsPerBatch: number | null; meanTrainMsPerBatch: number | null }>;
+  /** Tensor bytes the coordinator relayed for this job (0 when every cut is direct). */
+  relayedTensorBytes: number;
+  cuts: Array<{ mode: string; bytes: number; reason?: string | null }>;
 }
 
 async function getJson<T>(url: string): Promise<T> {
@@ -172,13 +175,18 @@ interface StageTime {
   device: string;
   modules: string;
   estimatedMs: number;
-  /** The coordinator's smoothed service time per batch (last ~5 batches), ms. */
+  /** The coordinator's mean service time per training batch after the first, ms: the stage time of the ideal. */
   measuredMs: number | null;
+  /** The same smoothed over the last ~5 batches (the dashboard's figure): lower at the end, when earlier stages are done and free the cores. */
+  lastMs: number | null;
   /** Batch / the device's own samples/s: compute only, ms. */
   computeMs: number | null;
 }
 
-async function pipeline(devicesWanted: number): Promise<PhaseResult & { stageTimes: StageTime[]; idealSpeedup: number | null; stages: unknown; devices: unknown }> {
+async function pipeline(
+  devicesWanted: number,
+  plane: 'relay' | 'direct',
+): Promise<PhaseResult & { stageTimes: StageTime[]; idealSpeedup: number | null; stages: unknown; devices: unknown; relayedTensorBytes: number; cuts: JobView['cuts'] }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'contsup-bench-'));
   let coordinator: CoordinatorHandle | null = null;
   try {
@@ -186,7 +194,7 @@ async function pipeline(devicesWanted: number): Promise<PhaseResult & { stageTim
     const url = coordinator.url;
     const names = Array.from({ length: devicesWanted }, (_, i) => `bench-d${i + 1}`);
     for (const name of names) {
-      const child = spawn(process.execPath, [CLI, 'device', '--url', url, '--token', 'bench-join', '--name', name, '--backend', 'wasm', ...devicePlaneArgs(config.plane)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'device', '--url', url, '--token', 'bench-join', '--name', name, '--backend', 'wasm', ...devicePlaneArgs(plane)], { stdio: ['ignore', 'ignore', 'pipe'] });
       let tail = '';
       child.stderr!.on('data', (b: Buffer) => void (tail = (tail + b.toString()).slice(-4000)));
       child.once('exit', (code, signal) => {
@@ -254,7 +262,8 @@ async function pipeline(devicesWanted: number): Promise<PhaseResult & { stageTim
         device: p.deviceName,
         modules: `${p.firstModule}..${p.lastModule}`,
         estimatedMs: Math.round(p.estimatedMsPerBatch),
-        measuredMs: p.measuredMsPerBatch === null ? null : Math.round(p.measuredMsPerBatch),
+        measuredMs: st?.meanTrainMsPerBatch == null ? null : Math.round(st.meanTrainMsPerBatch),
+        lastMs: p.measuredMsPerBatch === null ? null : Math.round(p.measuredMsPerBatch),
         computeMs: st && st.samplesPerSec > 0 ? Math.round((1000 * config.batchSize) / st.samplesPerSec) : null,
       };
     });
@@ -268,6 +277,8 @@ async function pipeline(devicesWanted: number): Promise<PhaseResult & { stageTim
       wallSec: (lastAck.t - t0) / 1000,
       stageTimes,
       idealSpeedup,
+      relayedTensorBytes: job.relayedTensorBytes,
+      cuts: job.cuts,
       stages: job.stages.map((s) => ({ stage: s.stage, samples: s.samples, deviceSamplesPerSec: Number(s.samplesPerSec.toFixed(1)), bytesIn: s.bytesIn, bytesOut: s.bytesOut })),
       devices: devices.map((d) => ({ name: d.name, speedGflops: Number(d.speedGflops.toFixed(2)), rttMs: d.rttMs && Number(d.rttMs.toFixed(1)) })),
     };
@@ -360,16 +371,19 @@ async function main(): Promise<void> {
   tf.enableProdMode();
   const loadBefore = loadavg();
   process.stderr.write(
-    `pipeline-bench: ${config.model} K=${config.modules} ${config.context}, ${config.train} samples, batch ${config.batchSize}, ${config.devices.join(' and ')} device processes (${config.plane}), ${config.rounds} round(s); load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}\n`,
+    `pipeline-bench: ${config.model} K=${config.modules} ${config.context}, ${config.train} samples, batch ${config.batchSize}, ${config.devices.join(' and ')} device processes (${config.planes.join(' and ')}), ${config.rounds} round(s); load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}\n`,
   );
   const round2 = (x: number): number => Number(x.toFixed(2));
-  const rounds: Array<{ load: number[]; inProcess: InProcessRun; pipelines: Array<{ devices: number; run: PipelineRun }> }> = [];
+  type Plane = 'relay' | 'direct';
+  const rounds: Array<{ load: number[]; inProcess: InProcessRun; pipelines: Array<{ devices: number; plane: Plane; run: PipelineRun }> }> = [];
   if (config.parts.includes('speedup')) {
     for (let r = 0; r < config.rounds; r++) {
       const load = loadavg();
       const local = await inProcess();
-      const pipelines: Array<{ devices: number; run: PipelineRun }> = [];
-      for (const n of config.devices) pipelines.push({ devices: n, run: await pipeline(n) });
+      const pipelines: Array<{ devices: number; plane: Plane; run: PipelineRun }> = [];
+      // Odd rounds run the planes in reverse, so neither always goes first after the in-process run.
+      const planes = r % 2 === 0 ? config.planes : [...config.planes].reverse();
+      for (const n of config.devices) for (const plane of planes) pipelines.push({ devices: n, plane, run: await pipeline(n, plane) });
       rounds.push({ load, inProcess: local, pipelines });
     }
   }
@@ -382,13 +396,14 @@ async function main(): Promise<void> {
 
   // Best of the rounds on each side: the run least disturbed by other work on the machine.
   const bestLocal = rounds.length > 0 ? Math.max(...rounds.map((r) => r.inProcess.samplesPerSec)) : 0;
-  const summary = config.devices.map((n) => {
-    const runs = rounds.map((r) => r.pipelines.find((p) => p.devices === n)!.run);
+  const summary = config.devices.flatMap((n) => config.planes.map((plane) => ({ n, plane }))).map(({ n, plane }) => {
+    const runs = rounds.map((r) => r.pipelines.find((p) => p.devices === n && p.plane === plane)!.run);
     const best = runs.reduce<PipelineRun | null>((a, b) => (a === null || b.samplesPerSec > a.samplesPerSec ? b : a), null);
     const speedup = best ? best.samplesPerSec / bestLocal : 0;
     return {
       devices: n,
-      plane: config.plane,
+      plane,
+      relayedTensorBytes: best?.relayedTensorBytes ?? null,
       samplesPerSec: best ? round2(best.samplesPerSec) : null,
       speedup: Number(speedup.toFixed(3)),
       stageTimes: best?.stageTimes ?? [],
@@ -402,11 +417,11 @@ async function main(): Promise<void> {
     config,
     method:
       'samples of steps 2..n / time from the 1st to the last step completion (in process: trainer step callback; pipeline: last-stage acknowledgement, progress.stepsDone polled every 20 ms); ' +
-      'speedup = best pipeline round / best in-process round; ideal = sum of the stages\' measured ms per batch / the slowest; relay: stage fakes answering at once, MB the coordinator sent on to stage 1 per second and its process CPU',
+      'speedup = best pipeline round / best in-process round; ideal = sum of the stages\' mean measured ms per training batch (after the first) / the slowest; relay: stage fakes answering at once, MB the coordinator sent on to stage 1 per second and its process CPU',
     rounds: rounds.map((r) => ({
       loadavg: r.load.map(round2),
       inProcess: { ...r.inProcess, samplesPerSec: round2(r.inProcess.samplesPerSec) },
-      pipelines: r.pipelines.map((p) => ({ deviceCount: p.devices, ...p.run, samplesPerSec: round2(p.run.samplesPerSec), speedup: Number((p.run.samplesPerSec / r.inProcess.samplesPerSec).toFixed(3)) })),
+      pipelines: r.pipelines.map((p) => ({ deviceCount: p.devices, plane: p.plane, ...p.run, samplesPerSec: round2(p.run.samplesPerSec), speedup: Number((p.run.samplesPerSec / r.inProcess.samplesPerSec).toFixed(3)) })),
     })),
     inProcessSamplesPerSec: round2(bestLocal),
     summary,
@@ -414,7 +429,8 @@ async function main(): Promise<void> {
     goal: 'ratioToIdeal >= 0.9 with the direct plane',
   };
   mkdirSync(RESULTS, { recursive: true });
-  const out = join(RESULTS, config.plane === 'relay' ? 'pipeline-bench.json' : `pipeline-bench-${config.plane}.json`);
+  const planesTag = config.planes.join('-');
+  const out = join(RESULTS, planesTag === 'relay' ? 'pipeline-bench.json' : `pipeline-bench-${planesTag}.json`);
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 
   const f = (x: number, d = 1): string => x.toFixed(d);

@@ -53,7 +53,10 @@ export interface StageView {
   /** Outputs of the previous stage waiting for a credit here. */
   queued: number;
   estimatedMsPerBatch: number;
+  /** Service time per batch, smoothed over about the last 5 answers. */
   measuredMsPerBatch: number | null;
+  /** Mean service time of this stage's training batches after its first (which carries tfjs warm-up); null before two. */
+  meanTrainMsPerBatch: number | null;
   lastCheckpointStep: number | null;
   /** Batch deadlines this stage missed (docs/runtime.md, deadlines). */
   missedDeadlines: number;

@@ -109,7 +109,7 @@ export class FlowControl {
     const info = this.answerOf(from, batchId, EVENTS.stageArrived);
     if (!info) return;
     const now = Date.now();
-    from.answered(batchId, now);
+    from.answered(batchId, now, info.phase);
     from.bytesOut += bytes;
     if (info.phase === 'train') from.samples += info.n;
     from.reportsDue.add(batchId);

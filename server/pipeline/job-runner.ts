@@ -191,7 +191,7 @@ export class JobRunner {
     checkPhase(info, msg.phase, EVENTS.stageOutput, msg.batchId);
     checkEcho(msg, info);
     checkStageOutput(msg, st.expect, info.n);
-    st.answered(msg.batchId, Date.now());
+    st.answered(msg.batchId, Date.now(), info.phase);
     st.bytesOut += payloadByteSize(msg);
     if (info.phase === 'train') {
       st.samples += info.n;
@@ -246,7 +246,7 @@ export class JobRunner {
     const info = this.flow.answerOf(st, msg.batchId, EVENTS.stageDone);
     if (!info) return;
     checkPhase(info, msg.phase, EVENTS.stageDone, msg.batchId);
-    st.answered(msg.batchId, Date.now());
+    st.answered(msg.batchId, Date.now(), info.phase);
     this.flow.acknowledged(msg.batchId);
     const cursor = this.life.cursor!;
     if (info.phase === 'train') {

@@ -17,6 +17,9 @@ export class StageState {
   bytesIn = 0;
   bytesOut = 0;
   measuredMs: number | null = null;
+  /** Training answers and the sum of their service times after the first (docs: meanTrainMsPerBatch). */
+  private trainAnswers = 0;
+  private trainServiceMs = 0;
   lastCheckpointStep: number | null = null;
   /** Deadlines this stage missed (docs/runtime.md, deadlines), in all and since its last answer. */
   missedDeadlines = 0;
@@ -85,7 +88,7 @@ export class StageState {
    * a batch's service time runs from when it was sent or when the previous
    * answer came, whichever is later.
    */
-  answered(batchId: number, now: number): void {
+  answered(batchId: number, now: number, phase: 'train' | 'eval'): void {
     const sentAt = this.inFlight.get(batchId) ?? now;
     this.inFlight.delete(batchId);
     const ms = now - Math.max(sentAt, this.lastAnswerAt);
@@ -93,6 +96,7 @@ export class StageState {
     this.missedInARow = 0;
     this.refusedInARow = 0;
     this.measuredMs = this.measuredMs === null ? ms : this.measuredMs + EMA * (ms - this.measuredMs);
+    if (phase === 'train' && this.trainAnswers++ > 0) this.trainServiceMs += ms;
   }
 
   /** `stepsDone`: training steps the last stage acknowledged; this stage trained those less the missed ones. */
@@ -113,6 +117,7 @@ export class StageState {
       queued: this.queue.length,
       estimatedMsPerBatch: this.estimatedMs,
       measuredMsPerBatch: this.measuredMs,
+      meanTrainMsPerBatch: this.trainAnswers > 1 ? this.trainServiceMs / (this.trainAnswers - 1) : null,
       lastCheckpointStep: this.lastCheckpointStep,
       missedDeadlines: this.missedDeadlines,
       trainedSteps: Math.max(0, stepsDone - missed),

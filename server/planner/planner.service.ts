@@ -41,5 +41,7 @@ function toPlannerDevice(d: DeviceView): PlannerDevice {
     memoryBytes: d.memoryBytes,
     bandwidthBytesPerSec: d.bandwidthBytesPerSec ?? DEFAULT_BANDWIDTH,
     rttMs: d.rttMs ?? DEFAULT_RTT_MS,
+    // A Node device's stage computes in a worker thread while its main thread takes the next input (docs/runtime.md).
+    overlapsInput: d.kind === 'node',
   };
 }

@@ -10,6 +10,12 @@ export interface PlannerDevice {
   /** Coordinator -> device bandwidth, bytes per second. */
   bandwidthBytesPerSec: number;
   rttMs: number;
+  /**
+   * Whether the device receives and decodes its next input while it computes
+   * the current one (a Node device: its stage runs in a worker thread). Then
+   * its time per batch is the larger of compute and transfer, not their sum.
+   */
+  overlapsInput?: boolean;
 }
 
 /**
@@ -49,7 +55,7 @@ export interface PlannedStage {
   deviceId: string;
   firstModule: number;
   lastModule: number;
-  /** Compute + inbound transfer + rtt for one batch. */
+  /** Time per batch in a full pipeline: compute + inbound transfer + rtt, or the larger of compute and transfer + rtt where the device overlaps them. */
   estimatedMsPerBatch: number;
   computeMs: number;
   transferMs: number;
@@ -95,7 +101,9 @@ function costTable(d: PlannerDevice, model: PlannerModel, batch: number, efficie
     const transferMs = (inbound * batch) / (Math.max(link.bandwidthBytesPerSec, 1) / 1000);
     const memoryBytes = memory[a]![b]!;
     const fits = memoryBytes <= d.memoryBytes;
-    return { ms: fits ? computeMs + transferMs + link.rttMs : Infinity, inbound: a > 0 && via ? 'peer' : 'coordinator', computeMs, transferMs, memoryBytes };
+    // In a full pipeline the next batch's bytes cross the link while this one computes, if the device can take them meanwhile.
+    const ms = d.overlapsInput === true ? Math.max(computeMs, transferMs + link.rttMs) : computeMs + transferMs + link.rttMs;
+    return { ms: fits ? ms : Infinity, inbound: a > 0 && via ? 'peer' : 'coordinator', computeMs, transferMs, memoryBytes };
   };
 }
 
@@ -160,8 +168,9 @@ function* arrangements<T>(items: T[], n: number, prefix: T[] = []): Generator<T[
  * Chooses how many devices to use (at least minDevices, or every module on
  * its own device when K is smaller; at most the devices available) and a
  * contiguous module range per device, minimising the slowest stage's time per
- * batch: 3 x forward FLOPs x batch / (speed x efficiency) + inbound bytes x
- * batch / bandwidth + rtt, with weights + state + activations fitting the
+ * batch: compute = 3 x forward FLOPs x batch / (speed x efficiency), transfer
+ * = inbound bytes x batch / bandwidth + rtt, and the stage's time their sum,
+ * or the larger of the two on a device that overlaps them, with weights + state + activations fitting the
  * device's memory. Device orders are enumerated for up to 6 devices; beyond
  * that the fastest devices are taken in speed order.
  */

@@ -134,6 +134,21 @@ describe('planner', () => {
       expect(plan.bottleneckMs).toBeCloseTo(3 * moduleMs + (3073 * 32) / 1e6 + 1, 6);
     });
 
+    it('prices a device that takes its next input while it computes at the larger of compute and transfer, not their sum', () => {
+      // 2 MB/s: the cut after module 1 costs 1.6 s of transfer + 20 ms rtt against 1.92 s of compute for two modules.
+      const mid = { rttMs: 20, bandwidthBytesPerSec: 2e6 };
+      const links = [{ from: 'a', to: 'b', ...mid }, { from: 'b', to: 'a', ...mid }];
+      const moduleMs = (3 * 1e8 * 32) / ((20 * 1e9 * 0.5) / 1000);
+      const serial = planStages({ ...req, links });
+      const overlapping = planStages({ ...req, links, devices: req.devices.map((d) => ({ ...d, overlapsInput: true })) });
+      if (!serial.ok || !overlapping.ok) throw new Error('no plan');
+      // Serially the transfer adds to two modules' compute, so the cut moves deeper; overlapped it hides behind it.
+      expect(serial.stages.map(moduleCount)).toEqual([3, 1]);
+      expect(overlapping.stages.map(moduleCount)).toEqual([2, 2]);
+      expect(overlapping.stages[1]!.estimatedMsPerBatch).toBeCloseTo(Math.max(2 * moduleMs, 1600 + 20), 6);
+      expect(overlapping.stages[1]!.transferMs).toBeCloseTo(1600, 6);
+    });
+
     it('orders the devices so the data flows over the fast direction of an asymmetric pair', () => {
       const plan = planStages({ ...req, links: [{ from: 'a', to: 'b', ...slow }, { from: 'b', to: 'a', ...fast }] });
       if (!plan.ok) throw new Error(plan.reason);
