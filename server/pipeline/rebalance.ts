@@ -122,6 +122,8 @@ export class Rebalancer {
   cancel(): void {
     if (this.handOver) this.life.note('replan-cancelled', null, 're-planning cancelled: a stage was lost');
     this.handOver = null;
+    // No rebuild is awaited any more: recovery re-assigns every stage while the job is paused.
+    for (const st of this.life.stages) st.rebuilding = null;
     this.acks = 0;
     this.tracker?.reset();
   }

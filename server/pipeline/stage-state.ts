@@ -38,7 +38,8 @@ export class StageState {
   /**
    * Set while a re-plan rebuilds this stage on its device (rebalance.ts):
    * when the stage:assign went out and the step it trains from. The stage
-   * must report ready within deadlines.ts readyWithinMs.
+   * must report ready within deadlines.ts readyWithinMs. Cleared when it
+   * reports ready or a fault cancels the hand-over.
    */
   rebuilding: { since: number; step: number } | null = null;
   /** Answers refused since the last accepted one. */
