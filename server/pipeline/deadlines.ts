@@ -67,7 +67,7 @@ export function overdueRebuilds(stages: StageState[], config: Pick<CoordinatorCo
     if (st.lost || st.ready || r === null) continue;
     const limit = readyWithinMs(st, config);
     if (now - r.since < limit) continue;
-    const message = `stage ${st.index} did not become ready within ${limit / 1000} s after re-planning (modules ${st.firstModule}..${st.lastModule} from step ${r.step}); the stage is given to another device`;
+    const message = `stage ${st.index} did not become ready within ${Math.round(limit) / 1000} s after re-planning (modules ${st.firstModule}..${st.lastModule} from step ${r.step}); the stage is given to another device`;
     hits.push({ st, fault: { code: 'not-ready', message } });
   }
   return hits;
