@@ -63,8 +63,9 @@ describe('a fault while a re-plan rebuilds stages', () => {
     // Recovery restored the hand-over step from the composed checkpoints stored for it, in the new ranges.
     expect(spare.assigns[0]).toMatchObject({ stage: rebuild.stage, firstModule: rebuild.firstModule, lastModule: rebuild.lastModule, step: rebuild.step });
     expect(new Uint8Array(spare.assigns[0]!.checkpoint!)).toEqual(new Uint8Array(rebuild.checkpoint!));
-    // The slow device: planned, rebuilt by the re-plan, restored by the rollback to the same step and checkpoint.
-    expect(slow.assigns).toHaveLength(3);
+    // The slow device: planned, rebuilt by the re-plan, restored by the rollback to the same step and checkpoint
+    // (a later re-plan may follow if it still holds more than one module).
+    expect(slow.assigns.length).toBeGreaterThanOrEqual(3);
     expect(slow.assigns[2]).toMatchObject({ firstModule: slow.assigns[1]!.firstModule, lastModule: slow.assigns[1]!.lastModule, step: rebuild.step });
     expect(new Uint8Array(slow.assigns[2]!.checkpoint!)).toEqual(new Uint8Array(slow.assigns[1]!.checkpoint!));
     expect(done.events.some((e) => e.code === 'rolled-back' && e.message.includes(`step ${rebuild.step}`))).toBe(true);
