@@ -84,6 +84,7 @@ export class JobsService implements OnModuleInit {
       loadData: (s) => this.loadData(s),
       send: (deviceId, event, payload) => this.devices.send(deviceId, event, payload),
       deviceName: (deviceId) => this.devices.get(deviceId)?.name ?? deviceId,
+      deviceMemoryBytes: (deviceId) => this.devices.get(deviceId)?.memoryBytes ?? null,
       peerOf: (deviceId) => ({ kind: this.devices.get(deviceId)?.kind ?? 'browser', address: this.devices.get(deviceId)?.peerAddress ?? null }),
       freeDevice: (deviceId) => {
         if (this.devices.get(deviceId)?.jobId === id) this.devices.setIdle(deviceId);

@@ -18,7 +18,7 @@ export function deadlineMs(st: StageState, config: Pick<CoordinatorConfig, 'dead
 
 /** Why a stage is given up on, for the device's `error` and the job's events. */
 export interface StageFault {
-  code: 'deadline-missed' | 'refused-outputs';
+  code: 'deadline-missed' | 'refused-outputs' | 'not-ready';
   message: string;
 }
 
@@ -41,6 +41,34 @@ export function overdue(stages: StageState[], config: Pick<CoordinatorConfig, 'd
       st,
       fault: lost ? { code: 'deadline-missed', message: `stage ${st.index} answered no batch within its deadline of ${limit} ms ${st.missedInARow} times in a row; the stage is given to another device` } : null,
     });
+  }
+  return hits;
+}
+
+/**
+ * How long a stage rebuilt by a re-plan has to report ready: the time its
+ * first batch would get before the stage is given up on (MISSES_TO_LOSE
+ * deadlines, from the estimate, at least the floor). Building a stage is
+ * tfjs warm-up plus loading a checkpoint, what the floor is sized for.
+ */
+export function readyWithinMs(st: StageState, config: Pick<CoordinatorConfig, 'deadlineFloorMs' | 'deadlineCapMs'>): number {
+  return MISSES_TO_LOSE * deadlineMs(st, config);
+}
+
+/**
+ * Stages a re-plan re-assigned (StageState.rebuilding) that have not
+ * reported ready within readyWithinMs: a device that cannot build the new
+ * range (an error on its side, or silence) is a fault like any other.
+ */
+export function overdueRebuilds(stages: StageState[], config: Pick<CoordinatorConfig, 'deadlineFloorMs' | 'deadlineCapMs'>, now: number): Array<{ st: StageState; fault: StageFault }> {
+  const hits: Array<{ st: StageState; fault: StageFault }> = [];
+  for (const st of stages) {
+    const r = st.rebuilding;
+    if (st.lost || st.ready || r === null) continue;
+    const limit = readyWithinMs(st, config);
+    if (now - r.since < limit) continue;
+    const message = `stage ${st.index} did not become ready within ${Math.round(limit) / 1000} s after re-planning (modules ${st.firstModule}..${st.lastModule} from step ${r.step}); the stage is given to another device`;
+    hits.push({ st, fault: { code: 'not-ready', message } });
   }
   return hits;
 }

@@ -2,7 +2,7 @@ import { EVENTS, type JobEvent, type JobSpec, type JobStatus, type PlanEntry, ty
 import type { PlannedStage } from '../planner/planner.js';
 import { FINISHED_STATUSES } from '../storage/metrics.store.js';
 import { planCut, relayedCut, type CutState } from './cuts.js';
-import { overdue, type StageFault } from './deadlines.js';
+import { overdue, overdueRebuilds, type StageFault } from './deadlines.js';
 import { FeedCursor } from './feed-cursor.js';
 import { Feeder } from './feeder.js';
 import { buildJobModel, imageShape, largestInboundBytes, outputBytesPerBatch, outputExpectation, type JobModel } from './job-model.js';
@@ -177,6 +177,8 @@ export class JobLifecycle {
       if (fault) this.giveUp(st, fault);
       else this.note('deadline-missed', st, `stage ${st.index} missed its deadline (${st.missedInARow} in a row)`);
     }
+    // Giving up pauses the job (and cancels the hand-over); recovery then restores every stage.
+    for (const { st, fault } of overdueRebuilds(this.stages, this.deps.config, Date.now())) this.giveUp(st, fault);
   }
 
   /** Every stage reported ready: the job starts, or resumes after a pause. */

@@ -173,6 +173,7 @@ export class JobRunner {
     const st = this.stageOf(deviceId, msg.stage, EVENTS.stageReady);
     checkNotReady(st);
     st.ready = true;
+    st.rebuilding = null;
     if (this.stages.some((s) => !s.ready)) return;
     this.life.allReady();
     this.rebalance.allReady();

@@ -1,6 +1,6 @@
 import { decodeFile, packr, type StageCheckpoint, type StoredTensor } from '../../engine/train/checkpoint-format.js';
 import type { JobReplan } from '../../protocol/index.js';
-import { RebalanceTracker, type RebalanceProposal } from '../planner/rebalance-policy.js';
+import { memoryFits, RebalanceTracker, type RebalanceProposal } from '../planner/rebalance-policy.js';
 import type { FlowControl } from './flow-control.js';
 import type { JobLifecycle } from './job-lifecycle.js';
 import { outputBytesPerBatch, outputExpectation } from './job-model.js';
@@ -85,7 +85,10 @@ export class Rebalancer {
     if (this.acks <= WARMUP_BATCHES || (this.acks - WARMUP_BATCHES) % WINDOW_BATCHES !== 0 || !this.mayStart()) return;
     const stages = this.life.stages;
     const measured = stages.map((s) => ({ firstModule: s.firstModule, lastModule: s.lastModule, measuredMs: s.measuredMs ?? 0 }));
-    const proposal = this.tracker.observe(measured, this.life.model!.costs.map((c) => c.forwardFlops));
+    const costs = this.life.model!.costs;
+    // Never a range a stage's device cannot hold (the planner's memory rule).
+    const fits = memoryFits(costs, this.life.spec.batchSize, stages.map((s) => this.deps.deviceMemoryBytes(s.deviceId)));
+    const proposal = this.tracker.observe(measured, costs.map((c) => c.forwardFlops), fits);
     if (!proposal) return;
     this.handOver = { proposal, from: rangesOf(stages), measuredMs: measured.map((m) => Math.round(m.measuredMs)), files: new Map(), step: null };
     this.flow.barrier = { step: null };
@@ -119,6 +122,8 @@ export class Rebalancer {
   cancel(): void {
     if (this.handOver) this.life.note('replan-cancelled', null, 're-planning cancelled: a stage was lost');
     this.handOver = null;
+    // No rebuild is awaited any more: recovery re-assigns every stage while the job is paused.
+    for (const st of this.life.stages) st.rebuilding = null;
     this.acks = 0;
     this.tracker?.reset();
   }
@@ -157,6 +162,8 @@ export class Rebalancer {
       st.repeatedSteps.push(...old.repeatedSteps);
       st.fedUpTo = old.fedUpTo;
       st.lastCheckpointStep = step;
+      // Bounded like any stage fault: not ready in time, the stage is given up on (deadlines.ts overdueRebuilds).
+      st.rebuilding = { since: Date.now(), step };
       stages[i] = st;
       rebuilt.push(i);
       // Stored as the stage's newest checkpoint: a fault after the move restores the new range from it.

@@ -13,6 +13,8 @@ export interface RunnerDeps {
   loadData(spec: JobSpec): Promise<Dataset>;
   send<E extends ServerToDeviceEvent>(deviceId: string, event: E, payload: ServerToDevicePayloads[E]): boolean;
   deviceName(deviceId: string): string;
+  /** Memory the device reported at join, bytes; null for a device the coordinator no longer knows. */
+  deviceMemoryBytes(deviceId: string): number | null;
   /** The device's kind and peer listener, for the job's direct cuts. */
   peerOf(deviceId: string): PeerInfo;
   /** The job no longer holds this device. */

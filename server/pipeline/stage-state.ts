@@ -38,6 +38,13 @@ export class StageState {
    * before this stage's own metrics/eval for them came: those still count.
    */
   readonly reportsDue = new Set<number>();
+  /**
+   * Set while a re-plan rebuilds this stage on its device (rebalance.ts):
+   * when the stage:assign went out and the step it trains from. The stage
+   * must report ready within deadlines.ts readyWithinMs. Cleared when it
+   * reports ready or a fault cancels the hand-over.
+   */
+  rebuilding: { since: number; step: number } | null = null;
   /** Answers refused since the last accepted one. */
   refusedInARow = 0;
   private lastAnswerAt = 0;

@@ -1,9 +1,27 @@
+import { stageMemoryBytes, type ModuleCost } from '../../engine/model/cost.js';
+
 /**
  * When and how to re-split a running job's modules from what its stages
  * measure (docs/runtime.md, "Re-planning"). Pure: the pipeline
  * (server/pipeline/rebalance.ts) feeds it measurements and carries out what
  * it proposes.
  */
+
+/** Says whether the device of `stage` can hold modules first..last. */
+export type StageFits = (stage: number, first: number, last: number) => boolean;
+
+/**
+ * `fits` from the devices' memory, by the planner's rule: modules first..last
+ * at `batchSize` need stageMemoryBytes (engine/model/cost.ts), which must not
+ * exceed what the stage's device reported. `memoryBytes[stage]` null: not
+ * known, no limit.
+ */
+export function memoryFits(costs: readonly ModuleCost[], batchSize: number, memoryBytes: ReadonlyArray<number | null>): StageFits {
+  return (stage, first, last) => {
+    const memory = memoryBytes[stage];
+    return memory === null || memory === undefined || stageMemoryBytes(costs, first, last, batchSize) <= memory;
+  };
+}
 
 /** One stage as measured over a window of batches. */
 export interface MeasuredStage {
@@ -44,7 +62,7 @@ export function proposeRebalance(
   stages: readonly MeasuredStage[],
   moduleFlops: readonly number[],
   rule: RebalanceRule = DEFAULT_REBALANCE_RULE,
-  fits: (stage: number, first: number, last: number) => boolean = () => true,
+  fits: StageFits = () => true,
 ): RebalanceProposal | null {
   const n = stages.length;
   const k = moduleFlops.length;
@@ -97,7 +115,7 @@ export class RebalanceTracker {
   constructor(readonly rule: RebalanceRule = DEFAULT_REBALANCE_RULE) {}
 
   /** One window's measurements; the proposal once it has held for `rule.windows` windows in a row. */
-  observe(stages: readonly MeasuredStage[], moduleFlops: readonly number[], fits?: (stage: number, first: number, last: number) => boolean): RebalanceProposal | null {
+  observe(stages: readonly MeasuredStage[], moduleFlops: readonly number[], fits?: StageFits): RebalanceProposal | null {
     const p = proposeRebalance(stages, moduleFlops, this.rule, fits);
     this.outOfBalance = p ? this.outOfBalance + 1 : 0;
     if (!p || this.outOfBalance < this.rule.windows) return null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { proposeRebalance, RebalanceTracker, type MeasuredStage } from '../../server/planner/rebalance-policy.js';
+import { memoryFits, proposeRebalance, RebalanceTracker, type MeasuredStage } from '../../server/planner/rebalance-policy.js';
 
 const equalFlops = [1, 1, 1, 1];
 const stages = (split: Array<[number, number, number]>): MeasuredStage[] => split.map(([firstModule, lastModule, measuredMs]) => ({ firstModule, lastModule, measuredMs }));
@@ -63,5 +63,32 @@ describe('RebalanceTracker', () => {
     expect(t.observe(skewed, equalFlops)?.ranges).toHaveLength(2);
     // The count starts again after a proposal.
     expect(t.observe(skewed, equalFlops)).toBeNull();
+  });
+});
+
+describe('memoryFits', () => {
+  // Four equal modules of 100 B state and 1000 B of activations per sample: at batch 2 a range needs 100 B per module + 2000 B.
+  const costs = equalFlops.map(() => ({ forwardFlops: 1, stateBytes: 100, activationBytesPerSample: 1000 }));
+  const skewed = stages([[0, 2, 3000], [3, 3, 1000]]);
+
+  it('measures a range as the planner does: its state plus the largest activations times the batch', () => {
+    const fits = memoryFits(costs, 2, [2300, 2100]);
+    expect(fits(0, 0, 2)).toBe(true);
+    expect(fits(0, 0, 3)).toBe(false);
+    expect(fits(1, 3, 3)).toBe(true);
+    expect(fits(1, 2, 3)).toBe(false);
+    // A device the coordinator no longer knows sets no limit.
+    expect(memoryFits(costs, 2, [null, null])(1, 0, 3)).toBe(true);
+  });
+
+  it('keeps the rule from proposing a split that overfills a device', () => {
+    // Unchecked, the best split moves module 2 onto stage 1's device.
+    expect(proposeRebalance(skewed, equalFlops)?.ranges).toEqual([{ firstModule: 0, lastModule: 1 }, { firstModule: 2, lastModule: 3 }]);
+    // That device holds one module (2100 B) but not two (2200 B): nothing is proposed.
+    expect(proposeRebalance(skewed, equalFlops, undefined, memoryFits(costs, 2, [null, 2100]))).toBeNull();
+    const tracker = new RebalanceTracker({ margin: 1.3, minGain: 0.1, windows: 1 });
+    expect(tracker.observe(skewed, equalFlops, memoryFits(costs, 2, [null, 2100]))).toBeNull();
+    // With room for two it is.
+    expect(tracker.observe(skewed, equalFlops, memoryFits(costs, 2, [null, 2200]))?.ranges[1]).toEqual({ firstModule: 2, lastModule: 3 });
   });
 });

@@ -42,6 +42,12 @@ export interface ShapeDeviceOptions extends JoinOptions {
   stopAfter?: number;
   /** Called on each stage:assign, before stage:ready (e.g. to set `stopAfter` by stage). */
   onAssign?: (assign: StageAssign, dev: ShapeDevice) => void;
+  /**
+   * A device that cannot build the stage of this assign (checked after
+   * onAssign): 'silent' never sends stage:ready, 'disconnect' drops the
+   * connection; false builds it as usual.
+   */
+  buildFails?: (assign: StageAssign, dev: ShapeDevice) => 'silent' | 'disconnect' | false;
   /** A (bad) output to send before the correct one, to misbehave. */
   sendFirst?: (out: StageOutput, input: StageInput) => StageOutput | undefined;
   /** The checkpoint bytes to send when asked, for step input.step + 1 (default: fakeCheckpoint). */
@@ -83,6 +89,9 @@ export async function shapeDevice(url: string, opts: ShapeDeviceOptions = {}): P
     assign = msg;
     shapes = outputShapes(msg);
     opts.onAssign?.(msg, dev);
+    const fails = opts.buildFails?.(msg, dev) ?? false;
+    if (fails === 'disconnect') socket.disconnect();
+    if (fails) return;
     socket.emit(EVENTS.stageReady, { jobId: msg.jobId, stage: msg.stage });
   });
   socket.on(EVENTS.stageInput, (msg) => {
