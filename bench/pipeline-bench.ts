@@ -10,10 +10,17 @@
  *    with its warm-up, is excluded; start-up and evaluation are outside the
  *    window). In process, a step completes when the trainer reports it; in
  *    the pipeline, when the last stage acknowledges it (progress.stepsDone,
- *    polled every 20 ms). Each pipeline run also records its stages'
+ *    polled every 100 ms: each poll builds the job view in the coordinator,
+ *    which shares the cores with the devices). Each pipeline run also records its stages'
  *    measured times per batch; the ideal speedup they allow is
  *    sum(stage times) / slowest stage, and the bench reports the measured
  *    speedup's ratio to it.
+ *    Beside them, the machine's own limit: N in-process trainers at once (N
+ *    child processes of this script, `--child-in-process`), their combined
+ *    samples/s over the span from the first one's first step to the last
+ *    one's last, against one alone. On a machine with fewer free cores than
+ *    devices (or shared caches and memory bandwidth), that, not the stage
+ *    times, bounds what N devices can reach.
  * 2. Relay capacity: MB/s one coordinator relays between two stage fakes
  *    (bench/stage-fakes.ts: clients that only send and receive frames, in a
  *    child process) and the coordinator's CPU seconds per relayed MB.
@@ -79,10 +86,10 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 // A stuck run must not keep device processes busy for ever.
 const watchdog = setTimeout(() => {
-  process.stderr.write('pipeline-bench: no result after 15 minutes, giving up\n');
+  process.stderr.write('pipeline-bench: no result after 60 minutes, giving up\n');
   killChildren();
   process.exit(2);
-}, 15 * 60_000);
+}, 60 * 60_000);
 watchdog.unref();
 
 for (const plane of config.planes) if (plane !== 'relay' && plane !== 'direct') throw new Error(`--plane must be relay, direct or relay,direct, got ${String(plane)}`);
@@ -109,7 +116,10 @@ interface PhaseResult {
   wallSec: number;
 }
 
-async function inProcess(): Promise<PhaseResult & { stepMs: number[] }> {
+/** An in-process run with its window's wall-clock ends (ms since the epoch), to combine runs of several processes. */
+type InProcessPhase = PhaseResult & { stepMs: number[]; firstAt: number; lastAt: number };
+
+async function inProcess(quiet = false): Promise<InProcessPhase> {
   const opts: TrainCommandOptions = {
     model: config.model,
     modules: config.modules,
@@ -130,13 +140,13 @@ async function inProcess(): Promise<PhaseResult & { stepMs: number[] }> {
   const data = await getDataset(opts, () => undefined);
   const net = new GllNetwork(modelConfigFor(opts, data));
   const trainer = new InProcessTrainer(net, { epochs: 1, batchSize: config.batchSize, lr: config.lr, seed: config.seed });
-  const marks: Array<{ t: number; samples: number }> = [];
+  const marks: Array<{ t: number; at: number; samples: number }> = [];
   const t0 = performance.now();
   await trainer.trainEpoch(data.train, data.preprocess, 1, (r) => {
-    marks.push({ t: performance.now(), samples: r.samples });
-    process.stderr.write(`  in-process step ${r.step + 1}/${r.totalSteps}\r`);
+    marks.push({ t: performance.now(), at: Date.now(), samples: r.samples });
+    if (!quiet) process.stderr.write(`  in-process step ${r.step + 1}/${r.totalSteps}\r`);
   });
-  process.stderr.write('\n');
+  if (!quiet) process.stderr.write('\n');
   trainer.dispose();
   net.dispose();
   const first = marks[0]!;
@@ -150,7 +160,40 @@ async function inProcess(): Promise<PhaseResult & { stepMs: number[] }> {
     samplesPerSec: (last.samples - first.samples) / windowSec,
     wallSec: (last.t - t0) / 1000,
     stepMs,
+    firstAt: first.at,
+    lastAt: last.at,
   };
+}
+
+interface CapacityRun {
+  processes: number;
+  /** Samples of every process's window over the span from the earliest window start to the latest end. */
+  samplesPerSec: number;
+  perProcess: number[];
+}
+
+/** `n` in-process trainers at once, each in a child process of this script; combined throughput. */
+async function concurrentInProcess(n: number): Promise<CapacityRun> {
+  const passOn = process.argv.slice(2).filter((a) => a !== '--child-in-process');
+  const runs = await Promise.all(
+    Array.from({ length: n }, () =>
+      new Promise<InProcessPhase>((resolve, reject) => {
+        const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...passOn, '--child-in-process'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        children.add(child);
+        let out = '';
+        let err = '';
+        child.stdout!.on('data', (b: Buffer) => void (out += b.toString()));
+        child.stderr!.on('data', (b: Buffer) => void (err = (err + b.toString()).slice(-4000)));
+        child.once('exit', (code) => {
+          children.delete(child);
+          if (code === 0) resolve(JSON.parse(out) as InProcessPhase);
+          else reject(new Error(`in-process child exited with ${code}:\n${err}`));
+        });
+      }),
+    ),
+  );
+  const span = (Math.max(...runs.map((r) => r.lastAt)) - Math.min(...runs.map((r) => r.firstAt))) / 1000;
+  return { processes: n, samplesPerSec: runs.reduce((a, r) => a + r.samples, 0) / span, perProcess: runs.map((r) => Number(r.samplesPerSec.toFixed(2))) };
 }
 
 interface JobView {
@@ -230,7 +273,7 @@ async function pipeline(
     if (res.status !== 201) throw new Error(`POST /api/jobs: ${res.status} ${await res.text()}`);
     const id = ((await res.json()) as { id: string }).id;
 
-    // Time of each step's acknowledgement by the last stage (progress.stepsDone), at 20 ms resolution.
+    // Time of each step's acknowledgement by the last stage (progress.stepsDone), at 100 ms resolution (< 1% of a 15-step window).
     const acks: Array<{ t: number; steps: number }> = [];
     let job: JobView;
     let lastSteps = 0;
@@ -246,7 +289,7 @@ async function pipeline(
       if (job.status === 'done') break;
       if (job.status === 'failed' || job.status === 'stopped') throw new Error(`job ${job.status}: ${job.error}`);
       if (job.status === 'paused') throw new Error('job paused: a device was lost');
-      await sleep(20);
+      await sleep(100);
     }
     process.stderr.write('\n');
     const total = job.progress!.totalSteps;
@@ -362,7 +405,7 @@ async function relayCapacity(batchSize: number, steps: number): Promise<RelayRes
   }
 }
 
-type InProcessRun = Awaited<ReturnType<typeof inProcess>>;
+type InProcessRun = InProcessPhase;
 type PipelineRun = Awaited<ReturnType<typeof pipeline>>;
 
 async function main(): Promise<void> {
@@ -375,7 +418,7 @@ async function main(): Promise<void> {
   );
   const round2 = (x: number): number => Number(x.toFixed(2));
   type Plane = 'relay' | 'direct';
-  const rounds: Array<{ load: number[]; inProcess: InProcessRun; pipelines: Array<{ devices: number; plane: Plane; run: PipelineRun }> }> = [];
+  const rounds: Array<{ load: number[]; inProcess: InProcessRun; concurrent: CapacityRun[]; pipelines: Array<{ devices: number; plane: Plane; run: PipelineRun }> }> = [];
   if (config.parts.includes('speedup')) {
     for (let r = 0; r < config.rounds; r++) {
       const load = loadavg();
@@ -383,8 +426,13 @@ async function main(): Promise<void> {
       const pipelines: Array<{ devices: number; plane: Plane; run: PipelineRun }> = [];
       // Odd rounds run the planes in reverse, so neither always goes first after the in-process run.
       const planes = r % 2 === 0 ? config.planes : [...config.planes].reverse();
-      for (const n of config.devices) for (const plane of planes) pipelines.push({ devices: n, plane, run: await pipeline(n, plane) });
-      rounds.push({ load, inProcess: local, pipelines });
+      const concurrent: CapacityRun[] = [];
+      for (const n of config.devices) {
+        for (const plane of planes) pipelines.push({ devices: n, plane, run: await pipeline(n, plane) });
+        process.stderr.write(`  ${n} in-process trainers at once\n`);
+        concurrent.push(await concurrentInProcess(n));
+      }
+      rounds.push({ load, inProcess: local, concurrent, pipelines });
     }
   }
   const relay: RelayResult[] = [];
@@ -400,6 +448,10 @@ async function main(): Promise<void> {
     const runs = rounds.map((r) => r.pipelines.find((p) => p.devices === n && p.plane === plane)!.run);
     const best = runs.reduce<PipelineRun | null>((a, b) => (a === null || b.samplesPerSec > a.samplesPerSec ? b : a), null);
     const speedup = best ? best.samplesPerSec / bestLocal : 0;
+    // What n compute processes reach on this machine at all (best round), as a speedup over one.
+    const machine = Math.max(...rounds.map((r) => r.concurrent.find((c) => c.processes === n)!.samplesPerSec)) / bestLocal;
+    const bound = best?.idealSpeedup ? Math.min(best.idealSpeedup, machine) : null;
+    const slowest = best ? Math.max(...best.stageTimes.map((t) => t.measuredMs ?? 0)) : 0;
     return {
       devices: n,
       plane,
@@ -409,6 +461,11 @@ async function main(): Promise<void> {
       stageTimes: best?.stageTimes ?? [],
       idealSpeedup: best?.idealSpeedup == null ? null : Number(best.idealSpeedup.toFixed(3)),
       ratioToIdeal: best?.idealSpeedup ? Number((speedup / best.idealSpeedup).toFixed(3)) : null,
+      /** Slowest stage's time per batch / the pipeline's: 1.0 when the pipeline runs at its bottleneck's pace. */
+      pipelineEfficiency: best && slowest > 0 ? Number((slowest / ((1000 * config.batchSize) / best.samplesPerSec)).toFixed(3)) : null,
+      machineSpeedup: Number(machine.toFixed(3)),
+      /** Against the lower of the ideal and what n in-process trainers at once reach here. */
+      ratioToBound: bound ? Number((speedup / bound).toFixed(3)) : null,
     };
   });
   const result = {
@@ -416,11 +473,12 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, backend, loadavgBefore: loadBefore, loadavgAfter: loadAfter },
     config,
     method:
-      'samples of steps 2..n / time from the 1st to the last step completion (in process: trainer step callback; pipeline: last-stage acknowledgement, progress.stepsDone polled every 20 ms); ' +
-      'speedup = best pipeline round / best in-process round; ideal = sum of the stages\' mean measured ms per training batch (after the first) / the slowest; relay: stage fakes answering at once, MB the coordinator sent on to stage 1 per second and its process CPU',
+      'samples of steps 2..n / time from the 1st to the last step completion (in process: trainer step callback; pipeline: last-stage acknowledgement, progress.stepsDone polled every 100 ms); ' +
+      'speedup = best pipeline round / best in-process round; ideal = sum of the stages\' mean measured ms per training batch (after the first) / the slowest; machine = n in-process trainers at once (child processes), combined samples/s over the span of all their windows / one alone (best rounds); bound = min(ideal, machine); relay: stage fakes answering at once, MB the coordinator sent on to stage 1 per second and its process CPU',
     rounds: rounds.map((r) => ({
       loadavg: r.load.map(round2),
       inProcess: { ...r.inProcess, samplesPerSec: round2(r.inProcess.samplesPerSec) },
+      concurrentInProcess: r.concurrent.map((c) => ({ ...c, samplesPerSec: round2(c.samplesPerSec) })),
       pipelines: r.pipelines.map((p) => ({ deviceCount: p.devices, plane: p.plane, ...p.run, samplesPerSec: round2(p.run.samplesPerSec), speedup: Number((p.run.samplesPerSec / r.inProcess.samplesPerSec).toFixed(3)) })),
     })),
     inProcessSamplesPerSec: round2(bestLocal),
@@ -436,12 +494,15 @@ async function main(): Promise<void> {
   const f = (x: number, d = 1): string => x.toFixed(d);
   console.log(`\n${config.model} K=${config.modules} ${config.context}, synthetic ${config.train} samples, batch ${config.batchSize}, wasm, ${cpus().length} cores, load ${f(loadBefore[0]!, 2)} -> ${f(loadAfter[0]!, 2)}\n`);
   if (rounds.length > 0) {
-    console.log('| run | plane | samples/s | speedup | stage ms/batch (measured) | ideal | ratio to ideal |');
-    console.log('|---|---|---:|---:|---|---:|---:|');
-    console.log(`| in-process trainer | - | ${f(bestLocal)} | 1.00x | | | |`);
+    console.log('| run | plane | samples/s | speedup | stage ms/batch (measured) | ideal | ratio to ideal | slowest stage / ms per batch | n trainers at once | ratio to min(ideal, that) |');
+    console.log('|---|---|---:|---:|---|---:|---:|---:|---:|---:|');
+    console.log(`| in-process trainer | - | ${f(bestLocal)} | 1.00x | | | | | | |`);
     for (const s of summary) {
       const times = s.stageTimes.map((t) => `${t.device}[${t.modules}] ${t.measuredMs ?? '-'}`).join(', ');
-      console.log(`| ${s.devices} device processes | ${s.plane} | ${s.samplesPerSec === null ? '-' : f(s.samplesPerSec)} | ${f(s.speedup, 2)}x | ${times} | ${s.idealSpeedup === null ? '-' : `${f(s.idealSpeedup, 2)}x`} | ${s.ratioToIdeal === null ? '-' : f(s.ratioToIdeal, 2)} |`);
+      const ratio = (x: number | null): string => (x === null ? '-' : f(x, 2));
+      console.log(
+        `| ${s.devices} device processes | ${s.plane} | ${s.samplesPerSec === null ? '-' : f(s.samplesPerSec)} | ${f(s.speedup, 2)}x | ${times} | ${s.idealSpeedup === null ? '-' : `${f(s.idealSpeedup, 2)}x`} | ${ratio(s.ratioToIdeal)} | ${ratio(s.pipelineEfficiency)} | ${f(s.machineSpeedup, 2)}x | ${ratio(s.ratioToBound)} |`,
+      );
     }
   }
   if (relay.length > 0) {
@@ -451,7 +512,14 @@ async function main(): Promise<void> {
   }
 }
 
-main()
+// A child of concurrentInProcess: one in-process run, its result as JSON on stdout.
+const entry = process.argv.includes('--child-in-process')
+  ? selectBackend('wasm', () => undefined).then(async () => {
+      tf.enableProdMode();
+      process.stdout.write(JSON.stringify(await inProcess(true)));
+    })
+  : main();
+entry
   .then(() => process.exit(0))
   .catch((err: unknown) => {
     process.stderr.write(`pipeline-bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { peerListenSchema } from './peer-messages.js';
-import { counterSchema } from './schema-common.js';
+import { counterSchema, deviceIdSchema } from './schema-common.js';
 
 /** device -> server, first message after connecting; answered by `device:welcome` or `error`. */
 export const deviceJoinSchema = z.strictObject({
@@ -23,7 +23,7 @@ export type DeviceJoin = z.infer<typeof deviceJoinSchema>;
 
 /** server -> device: the join was accepted. */
 export const deviceWelcomeSchema = z.strictObject({
-  deviceId: z.string().min(1).max(128),
+  deviceId: deviceIdSchema,
   protocolVersion: z.int().min(0),
   /** The device sends `device:heartbeat` at this period; silence for 3 periods counts as gone. */
   heartbeatMs: z.int().min(1),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { counterSchema, jobIdSchema, stageIndexSchema } from './schema-common.js';
+import { counterSchema, deviceIdSchema, jobIdSchema, stageIndexSchema } from './schema-common.js';
 
 /*
  * The stage-to-stage data plane (docs/runtime.md, direct plane): a Node
@@ -8,7 +8,6 @@ import { counterSchema, jobIdSchema, stageIndexSchema } from './schema-common.js
  * credits: the receiver reports each arrival (`stage:arrived`).
  */
 
-const deviceIdSchema = z.string().min(1).max(128);
 /** "host:port" (IPv6 hosts in brackets), where a device's peer listener is reached. */
 export const peerAddressSchema = z
   .string()

@@ -6,6 +6,8 @@ import { MAX_TENSOR_RANK, TENSOR_DTYPES, frameContentProblem, frameStructureProb
 export const MAX_MODULES = 64;
 
 export const jobIdSchema = z.string().min(1).max(128);
+/** A coordinator-given device id (device:welcome, the peers of stage:assign, peer:hello). */
+export const deviceIdSchema = z.string().min(1).max(128);
 export const stageIndexSchema = z.int().min(0).max(MAX_MODULES - 1);
 export const moduleIndexSchema = z.int().min(0).max(MAX_MODULES - 1);
 export const counterSchema = z.int().min(0);

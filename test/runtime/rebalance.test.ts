@@ -1,11 +1,9 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { getDataset, modelConfigFor, type TrainCommandOptions } from '../../cli/train-command.js';
-import { GllNetwork } from '../../engine/model/network.js';
 import { loadModel } from '../../engine/train/checkpoint.js';
-import { InProcessTrainer } from '../../engine/train/gll-trainer.js';
 import type { JobDetail } from '../../protocol/index.js';
 import { useTestBackend } from '../helpers/backend.js';
 import { api, cleanups, getJob, runCleanups, startTestCoordinator, waitFor } from '../server/helpers.js';
+import { compareParams, trainReference } from './equivalence-reference.js';
 import { createJob, dumpOutputs, exclusiveMachine, spawnDevice, waitForIdle } from './processes.js';
 
 beforeAll(useTestBackend);
@@ -66,29 +64,8 @@ describe('re-planning from measured stage times', () => {
     expect(file.status).toBe(200);
     const distributed = loadModel(file.body as Uint8Array);
     cleanups.push(() => distributed.dispose());
-    const opts: TrainCommandOptions = { ...spec, head: '1c2f', loss: 'ce', decoder: false, partition: 'equal', json: false };
-    const data = await getDataset(opts, () => undefined);
-    const reference = new GllNetwork(modelConfigFor(opts, data));
-    const trainer = new InProcessTrainer(reference, { epochs: spec.epochs, batchSize: spec.batchSize, lr: spec.lr, seed: spec.seed });
-    cleanups.push(() => {
-      trainer.dispose();
-      reference.dispose();
-    });
-    await trainer.fit(data);
-    const got = new Map(distributed.store.params.map((p) => [p.name, p]));
-    let worst = 0;
-    let worstName = '';
-    for (const p of reference.store.params) {
-      const a = got.get(p.name)!.variable.dataSync();
-      const b = p.variable.dataSync();
-      for (let i = 0; i < a.length; i++) {
-        const d = Math.abs(a[i]! - b[i]!);
-        if (!(d <= worst)) {
-          worst = d;
-          worstName = p.name;
-        }
-      }
-    }
+    const reference = await trainReference(spec);
+    const { worst, worstName } = compareParams(new Map(distributed.store.params.map((p) => [p.name, p.variable])), reference.network, false);
     expect(worst, `largest difference in ${worstName}`).toBeLessThan(1e-4);
   }, 400_000);
 });

@@ -1,12 +1,10 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { getDataset, modelConfigFor, type TrainCommandOptions } from '../../cli/train-command.js';
 import type { DeviceView } from '../../protocol/rest-messages.js';
 import { probeNodeAdapter } from '../../engine/backend/node-webgpu.js';
-import { GllNetwork } from '../../engine/model/network.js';
 import { loadModel } from '../../engine/train/checkpoint.js';
-import { InProcessTrainer } from '../../engine/train/gll-trainer.js';
 import { useTestBackend } from '../helpers/backend.js';
 import { api, cleanups, runCleanups, startTestCoordinator, waitForStatus } from '../server/helpers.js';
+import { compareParams, trainReference } from './equivalence-reference.js';
 import { dumpOutputs, exclusiveMachine, spawnCli, spawnDevice, waitForIdle, type JobDetailJson } from './processes.js';
 
 // A `contsup device --backend webgpu` process (dawn.node; lavapipe in CI) beside a
@@ -53,28 +51,11 @@ describe.skipIf(reason !== null)('a webgpu device and a wasm device', () => {
     const distributed = loadModel(file.body as Uint8Array);
     cleanups.push(() => distributed.dispose());
 
-    const opts: TrainCommandOptions = { ...spec, head: '1c2f', loss: 'ce', decoder: false, partition: 'equal', json: false };
-    const data = await getDataset(opts, () => undefined);
-    const reference = new GllNetwork(modelConfigFor(opts, data));
-    const trainer = new InProcessTrainer(reference, { epochs: spec.epochs, batchSize: spec.batchSize, lr: spec.lr, seed: spec.seed });
-    cleanups.push(() => {
-      trainer.dispose();
-      reference.dispose();
-    });
-    await trainer.fit(data);
-    const got = new Map(distributed.store.params.map((p) => [p.name, p]));
-    expect([...got.keys()].sort()).toEqual(reference.store.params.map((p) => p.name).sort());
-    let worst = 0;
-    let worstName = '';
-    for (const p of reference.store.params) {
-      const a = got.get(p.name)!.variable.dataSync();
-      const b = p.variable.dataSync();
-      expect(a.length, p.name).toBe(b.length);
-      for (let i = 0; i < a.length; i++) {
-        const d = Math.abs(a[i]! - b[i]!);
-        if (!(d <= worst)) [worst, worstName] = [d, p.name];
-      }
-    }
+    const reference = await trainReference(spec);
+    const got = new Map(distributed.store.params.map((p) => [p.name, p.variable]));
+    expect([...got.keys()].sort()).toEqual(reference.network.store.params.map((p) => p.name).sort());
+    // compareParams reports a length mismatch as an infinite difference.
+    const { worst, worstName } = compareParams(got, reference.network, false);
     // Two backends: float32 rounding differs (most in the BN shifts, which start at 0 and
     // move by sums over the batch), nothing more; a wrong gradient is off by far more.
     expect(worst, `largest difference in ${worstName}`).toBeLessThan(2e-4);
