@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { startCoordinator, type CoordinatorHandle } from '../server/main.js';
 import { COORDINATOR_DEFAULTS } from '../protocol/defaults.js';
 import { INGRESS_LIMITS } from '../protocol/ingress-limits.js';
-import { DEFAULT_DEADLINE_CAP_MS, DEFAULT_DEADLINE_FLOOR_MS } from '../server/config.js';
+import { DEFAULT_DEADLINE_CAP_MS, DEFAULT_DEADLINE_FLOOR_MS, DEFAULT_READY_TIMEOUT_MS } from '../server/config.js';
 import { bannerLines, coordinatorUrls } from './banner.js';
 import { int } from './options.js';
 
@@ -17,6 +17,7 @@ interface CoordinatorCommandOptions {
   joinWindowMs: number;
   deadlineFloorMs: number;
   deadlineCapMs: number;
+  readyTimeoutMs: number;
 }
 
 function printBanner(c: CoordinatorHandle, host: string): void {
@@ -41,6 +42,7 @@ export function coordinatorCommand(program: Command): Command {
     .option('--dataset-dir <dir>', 'where data sets are searched and downloaded (default ~/.cache/contsup/datasets)')
     .option('--deadline-floor-ms <n>', 'shortest time a stage gets to answer a batch before it misses its deadline, ms', int('--deadline-floor-ms', 1), DEFAULT_DEADLINE_FLOOR_MS)
     .option('--deadline-cap-ms <n>', 'longest time a stage gets to answer a batch, ms', int('--deadline-cap-ms', 1), DEFAULT_DEADLINE_CAP_MS)
+    .option('--ready-timeout-ms <n>', 'time a device gets to build a stage it was given and report ready, ms', int('--ready-timeout-ms', 1), DEFAULT_READY_TIMEOUT_MS)
     .action(async (opts: CoordinatorCommandOptions) => {
       const c = await startCoordinator({
         port: opts.port,
@@ -53,6 +55,7 @@ export function coordinatorCommand(program: Command): Command {
         joinWindowMs: opts.joinWindowMs,
         deadlineFloorMs: opts.deadlineFloorMs,
         deadlineCapMs: opts.deadlineCapMs,
+        readyTimeoutMs: opts.readyTimeoutMs,
       });
       printBanner(c, opts.host);
       const stop = (): void => {

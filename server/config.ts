@@ -31,6 +31,8 @@ export interface CoordinatorConfig {
   deadlineFloorMs: number;
   /** Longest deadline a batch gets at a stage, ms. */
   deadlineCapMs: number;
+  /** A stage given to a device (job start, recovery) must report ready within this, ms (docs/runtime.md, deadlines). */
+  readyTimeoutMs: number;
   /** Re-planning from measured stage times (server/planner/rebalance-policy.ts); false: off. */
   rebalance: RebalanceRule | false;
   log: (message: string) => void;
@@ -48,5 +50,11 @@ export const DEFAULT_PLAN_EFFICIENCY = 0.5;
 export const DEFAULT_DEADLINE_FLOOR_MS = 10_000;
 /** Nor longer than this. */
 export const DEFAULT_DEADLINE_CAP_MS = 10 * 60_000;
+/**
+ * Building a stage from scratch: backend start-up, shader compilation on a
+ * software WebGPU adapter (tens of seconds), a checkpoint download to a
+ * browser. Generous: it only has to end a wait that would otherwise never end.
+ */
+export const DEFAULT_READY_TIMEOUT_MS = 3 * 60_000;
 /** Missed heartbeat periods before a device counts as lost. */
 export const MISSED_BEATS = 3;

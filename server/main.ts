@@ -11,6 +11,7 @@ import { AppModule } from './app.module.js';
 import {
   DEFAULT_CREDITS,
   DEFAULT_DEADLINE_CAP_MS,
+  DEFAULT_READY_TIMEOUT_MS,
   DEFAULT_DEADLINE_FLOOR_MS,
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -47,6 +48,8 @@ export interface CoordinatorOptions {
   deadlineFloorMs?: number;
   /** Longest per-batch deadline at a stage, default 10 min. */
   deadlineCapMs?: number;
+  /** A newly assigned stage must report ready within this, default 3 min. */
+  readyTimeoutMs?: number;
   /** Re-planning from measured stage times: the rule (default DEFAULT_REBALANCE_RULE, parts may be given), or false for off. */
   rebalance?: Partial<RebalanceRule> | false;
   /** Where real data sets are read/downloaded (default ~/.cache/contsup/datasets). */
@@ -94,6 +97,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     planEfficiency: DEFAULT_PLAN_EFFICIENCY,
     deadlineFloorMs: opts.deadlineFloorMs ?? DEFAULT_DEADLINE_FLOOR_MS,
     deadlineCapMs: Math.max(opts.deadlineCapMs ?? DEFAULT_DEADLINE_CAP_MS, opts.deadlineFloorMs ?? DEFAULT_DEADLINE_FLOOR_MS),
+    readyTimeoutMs: opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
     rebalance: opts.rebalance === false ? false : { ...DEFAULT_REBALANCE_RULE, ...opts.rebalance },
     log,
   };

@@ -73,6 +73,23 @@ export function overdueRebuilds(stages: StageState[], config: Pick<CoordinatorCo
   return hits;
 }
 
+/**
+ * Stages given to a device (job start, recovery after a fault, a restart)
+ * that have not reported ready within `readyTimeoutMs`: without this a
+ * device that never builds its stage (an error on its side, or a bad peer)
+ * would keep the job waiting for ever, since a device building a stage is
+ * not expected to beat. Re-plan rebuilds have the shorter bound above.
+ */
+export function overdueAssignments(stages: StageState[], config: Pick<CoordinatorConfig, 'readyTimeoutMs'>, now: number): Array<{ st: StageState; fault: StageFault }> {
+  const hits: Array<{ st: StageState; fault: StageFault }> = [];
+  for (const st of stages) {
+    if (st.lost || st.ready || st.rebuilding !== null || st.assignedAt === null || now - st.assignedAt < config.readyTimeoutMs) continue;
+    const message = `stage ${st.index} (modules ${st.firstModule}..${st.lastModule}) did not report ready within ${Math.round(config.readyTimeoutMs) / 1000} s of its assignment; the stage is given to another device (coordinator --ready-timeout-ms sets the bound)`;
+    hits.push({ st, fault: { code: 'not-ready', message } });
+  }
+  return hits;
+}
+
 /** An answer of `st` was refused; a fault once REFUSALS_TO_LOSE came in a row. */
 export function refused(st: StageState, reason: string): StageFault | null {
   st.refusedInARow++;

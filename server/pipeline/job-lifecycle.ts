@@ -2,7 +2,7 @@ import { EVENTS, type JobEvent, type JobSpec, type JobStatus, type PlanEntry, ty
 import type { PlannedStage } from '../planner/planner.js';
 import { FINISHED_STATUSES } from '../storage/metrics.store.js';
 import { planCut, relayedCut, type CutState } from './cuts.js';
-import { overdue, overdueRebuilds, type StageFault } from './deadlines.js';
+import { overdue, overdueAssignments, overdueRebuilds, type StageFault } from './deadlines.js';
 import { FeedCursor } from './feed-cursor.js';
 import { Feeder } from './feeder.js';
 import { buildJobModel, imageShape, largestInboundBytes, outputBytesPerBatch, outputExpectation, type JobModel } from './job-model.js';
@@ -172,13 +172,16 @@ export class JobLifecycle {
   }
 
   private checkDeadlines(): void {
+    const now = Date.now();
+    // Whether or not the job feeds: stages are (re-)assigned while it waits or is paused.
+    for (const { st, fault } of overdueAssignments(this.stages, this.deps.config, now)) this.giveUp(st, fault);
     if (!this.feeding) return;
-    for (const { st, fault } of overdue(this.stages, this.deps.config, Date.now())) {
+    for (const { st, fault } of overdue(this.stages, this.deps.config, now)) {
       if (fault) this.giveUp(st, fault);
       else this.note('deadline-missed', st, `stage ${st.index} missed its deadline (${st.missedInARow} in a row)`);
     }
     // Giving up pauses the job (and cancels the hand-over); recovery then restores every stage.
-    for (const { st, fault } of overdueRebuilds(this.stages, this.deps.config, Date.now())) this.giveUp(st, fault);
+    for (const { st, fault } of overdueRebuilds(this.stages, this.deps.config, now)) this.giveUp(st, fault);
   }
 
   /** Every stage reported ready: the job starts, or resumes after a pause. */
@@ -207,6 +210,8 @@ export class JobLifecycle {
     st.deviceId = deviceId;
     st.lost = false;
     st.ready = false;
+    // Its readiness is timed from the stage:assign the rollback sends, not from the lost device's.
+    st.assignedAt = null;
     st.clearTraffic();
     st.fedUpTo = -1;
     // Its neighbours keep their old peers: the cuts around a re-assigned stage relay from now on.
@@ -351,6 +356,7 @@ export class JobLifecycle {
     const address = next ? this.deps.peerOf(next.deviceId).address : null;
     if (out?.mode === 'direct' && next && address !== null) payload.next = { deviceId: next.deviceId, address, token: out.token };
     if (into?.mode === 'direct') payload.prev = { deviceId: this.stages[st.index - 1]!.deviceId, token: into.token, maxFrameBytes: this.stages[st.index - 1]!.maxFrameBytes };
+    st.assignedAt = Date.now();
     this.deps.send(st.deviceId, EVENTS.stageAssign, payload);
   }
 

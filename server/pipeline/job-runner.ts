@@ -174,6 +174,7 @@ export class JobRunner {
     checkNotReady(st);
     st.ready = true;
     st.rebuilding = null;
+    st.assignedAt = null;
     if (this.stages.some((s) => !s.ready)) return;
     this.life.allReady();
     this.rebalance.allReady();

@@ -45,6 +45,8 @@ export class StageState {
    * reports ready or a fault cancels the hand-over.
    */
   rebuilding: { since: number; step: number } | null = null;
+  /** When the current device was sent this stage's stage:assign; null once it reported ready (deadlines.ts overdueAssignments). */
+  assignedAt: number | null = null;
   /** Answers refused since the last accepted one. */
   refusedInARow = 0;
   private lastAnswerAt = 0;
