@@ -106,9 +106,7 @@ function batchNormTrain(
   onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
 ): tf.Tensor4D {
   if (backendHasKernel(BATCH_NORM_TRAIN) && backendHasKernel(BATCH_NORM_TRAIN_GRAD)) return fusedBatchNormTrain(x, gamma, beta, eps, onStats);
-  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [xIn, g, b] = args as tf.Tensor[];
-    const save = args[3] as tf.GradSaveFunc;
+  return withBatchNormGrad(x, gamma, beta, (xIn, g, b, save) => {
     const mean = tf.mean(xIn, BN_AXES);
     const centred = tf.sub(xIn, mean);
     const variance = tf.mean(tf.mul(centred, centred), BN_AXES);
@@ -128,7 +126,6 @@ function batchNormTrain(
       },
     };
   });
-  return f(x, gamma, beta) as tf.Tensor4D;
 }
 
 /** The same batch norm and gradient, each one kernel, on a backend that has them (see fused-kernels.ts). */
@@ -139,9 +136,7 @@ function fusedBatchNormTrain(
   eps: number,
   onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
 ): tf.Tensor4D {
-  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [xIn, g, b] = args as tf.Tensor[];
-    const save = args[3] as tf.GradSaveFunc;
+  return withBatchNormGrad(x, gamma, beta, (xIn, g, b, save) => {
     const [y, mean, variance, invstd] = runFused(BATCH_NORM_TRAIN, { x: xIn, gamma: g, beta: b }, { eps });
     onStats(mean as tf.Tensor1D, variance as tf.Tensor1D);
     save([xIn, mean, invstd, g]);
@@ -152,6 +147,19 @@ function fusedBatchNormTrain(
         return runFused(BATCH_NORM_TRAIN_GRAD, { dy, x: xs, mean: mu, invstd: rs, gamma: gm }, { eps });
       },
     };
+  });
+}
+
+/** Batch norm over (x, gamma, beta) with the gradient `body` returns: tf.customGrad's variadic arguments unpacked once. */
+function withBatchNormGrad(
+  x: tf.Tensor4D,
+  gamma: tf.Variable,
+  beta: tf.Variable,
+  body: (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] },
+): tf.Tensor4D {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xIn, g, b] = args as tf.Tensor[];
+    return body(xIn!, g!, b!, args[3] as tf.GradSaveFunc);
   });
   return f(x, gamma, beta) as tf.Tensor4D;
 }

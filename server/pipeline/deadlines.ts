@@ -56,35 +56,29 @@ export function readyWithinMs(st: StageState, config: Pick<CoordinatorConfig, 'd
 }
 
 /**
- * Stages a re-plan re-assigned (StageState.rebuilding) that have not
- * reported ready within readyWithinMs: a device that cannot build the new
- * range (an error on its side, or silence) is a fault like any other.
+ * Stages whose device was sent a stage:assign (StageState.assignedAt) and
+ * has not reported ready in time: a device that never builds its stage (an
+ * error on its side, silence, a bad peer) would otherwise keep the job
+ * waiting for ever, since a device building a stage is not expected to beat.
+ * A re-plan rebuild, on a device that built a stage before, gets
+ * readyWithinMs; any other assignment (job start, recovery, restart) the
+ * operator's `readyTimeoutMs`.
  */
-export function overdueRebuilds(stages: StageState[], config: Pick<CoordinatorConfig, 'deadlineFloorMs' | 'deadlineCapMs'>, now: number): Array<{ st: StageState; fault: StageFault }> {
+export function overdueReadiness(
+  stages: StageState[],
+  config: Pick<CoordinatorConfig, 'deadlineFloorMs' | 'deadlineCapMs' | 'readyTimeoutMs'>,
+  now: number,
+): Array<{ st: StageState; fault: StageFault }> {
   const hits: Array<{ st: StageState; fault: StageFault }> = [];
   for (const st of stages) {
-    const r = st.rebuilding;
-    if (st.lost || st.ready || r === null) continue;
-    const limit = readyWithinMs(st, config);
-    if (now - r.since < limit) continue;
-    const message = `stage ${st.index} did not become ready within ${Math.round(limit) / 1000} s after re-planning (modules ${st.firstModule}..${st.lastModule} from step ${r.step}); the stage is given to another device`;
-    hits.push({ st, fault: { code: 'not-ready', message } });
-  }
-  return hits;
-}
-
-/**
- * Stages given to a device (job start, recovery after a fault, a restart)
- * that have not reported ready within `readyTimeoutMs`: without this a
- * device that never builds its stage (an error on its side, or a bad peer)
- * would keep the job waiting for ever, since a device building a stage is
- * not expected to beat. Re-plan rebuilds have the shorter bound above.
- */
-export function overdueAssignments(stages: StageState[], config: Pick<CoordinatorConfig, 'readyTimeoutMs'>, now: number): Array<{ st: StageState; fault: StageFault }> {
-  const hits: Array<{ st: StageState; fault: StageFault }> = [];
-  for (const st of stages) {
-    if (st.lost || st.ready || st.rebuilding !== null || st.assignedAt === null || now - st.assignedAt < config.readyTimeoutMs) continue;
-    const message = `stage ${st.index} (modules ${st.firstModule}..${st.lastModule}) did not report ready within ${Math.round(config.readyTimeoutMs) / 1000} s of its assignment; the stage is given to another device (coordinator --ready-timeout-ms sets the bound)`;
+    if (st.lost || st.ready || st.assignedAt === null) continue;
+    const rebuild = st.rebuildStep !== null;
+    const limit = rebuild ? readyWithinMs(st, config) : config.readyTimeoutMs;
+    if (now - st.assignedAt < limit) continue;
+    const seconds = Math.round(limit) / 1000;
+    const message = rebuild
+      ? `stage ${st.index} did not become ready within ${seconds} s after re-planning (modules ${st.firstModule}..${st.lastModule} from step ${st.rebuildStep}); the stage is given to another device`
+      : `stage ${st.index} (modules ${st.firstModule}..${st.lastModule}) did not report ready within ${seconds} s of its assignment; the stage is given to another device (coordinator --ready-timeout-ms sets the bound)`;
     hits.push({ st, fault: { code: 'not-ready', message } });
   }
   return hits;

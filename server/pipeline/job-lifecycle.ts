@@ -2,7 +2,7 @@ import { EVENTS, type JobEvent, type JobSpec, type JobStatus, type PlanEntry, ty
 import type { PlannedStage } from '../planner/planner.js';
 import { FINISHED_STATUSES } from '../storage/metrics.store.js';
 import { planCut, relayedCut, type CutState } from './cuts.js';
-import { overdue, overdueAssignments, overdueRebuilds, type StageFault } from './deadlines.js';
+import { overdue, overdueReadiness, type StageFault } from './deadlines.js';
 import { FeedCursor } from './feed-cursor.js';
 import { Feeder } from './feeder.js';
 import { buildJobModel, imageShape, largestInboundBytes, outputBytesPerBatch, outputExpectation, type JobModel } from './job-model.js';
@@ -173,15 +173,14 @@ export class JobLifecycle {
 
   private checkDeadlines(): void {
     const now = Date.now();
-    // Whether or not the job feeds: stages are (re-)assigned while it waits or is paused.
-    for (const { st, fault } of overdueAssignments(this.stages, this.deps.config, now)) this.giveUp(st, fault);
+    // Whether or not the job feeds: stages are assigned while it waits, and rebuilt during a re-plan.
+    // Giving up pauses the job (and cancels a hand-over); recovery then restores every stage.
+    for (const { st, fault } of overdueReadiness(this.stages, this.deps.config, now)) this.giveUp(st, fault);
     if (!this.feeding) return;
     for (const { st, fault } of overdue(this.stages, this.deps.config, now)) {
       if (fault) this.giveUp(st, fault);
       else this.note('deadline-missed', st, `stage ${st.index} missed its deadline (${st.missedInARow} in a row)`);
     }
-    // Giving up pauses the job (and cancels the hand-over); recovery then restores every stage.
-    for (const { st, fault } of overdueRebuilds(this.stages, this.deps.config, now)) this.giveUp(st, fault);
   }
 
   /** Every stage reported ready: the job starts, or resumes after a pause. */
@@ -210,8 +209,6 @@ export class JobLifecycle {
     st.deviceId = deviceId;
     st.lost = false;
     st.ready = false;
-    // Its readiness is timed from the stage:assign the rollback sends, not from the lost device's.
-    st.assignedAt = null;
     st.clearTraffic();
     st.fedUpTo = -1;
     // Its neighbours keep their old peers: the cuts around a re-assigned stage relay from now on.
@@ -281,6 +278,11 @@ export class JobLifecycle {
       return;
     }
     this.traffic.pause();
+    // No assignment is awaited any more: the rollback re-assigns every stage once each has a device.
+    for (const st of this.stages) {
+      st.assignedAt = null;
+      st.rebuildStep = null;
+    }
     if (this.status === 'running') this.setStatus('paused');
     this.waitingFor = `an idle device for stage(s) ${hit.map((s) => s.index).join(', ')}`;
     for (const st of hit) this.note('stage-lost', st, `device ${deviceId} lost, stage ${st.index} waits for an idle device; job ${this.status}`);

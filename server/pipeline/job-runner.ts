@@ -173,8 +173,8 @@ export class JobRunner {
     const st = this.stageOf(deviceId, msg.stage, EVENTS.stageReady);
     checkNotReady(st);
     st.ready = true;
-    st.rebuilding = null;
     st.assignedAt = null;
+    st.rebuildStep = null;
     if (this.stages.some((s) => !s.ready)) return;
     this.life.allReady();
     this.rebalance.allReady();

@@ -122,8 +122,6 @@ export class Rebalancer {
   cancel(): void {
     if (this.handOver) this.life.note('replan-cancelled', null, 're-planning cancelled: a stage was lost');
     this.handOver = null;
-    // No rebuild is awaited any more: recovery re-assigns every stage while the job is paused.
-    for (const st of this.life.stages) st.rebuilding = null;
     this.acks = 0;
     this.tracker?.reset();
   }
@@ -162,8 +160,8 @@ export class Rebalancer {
       st.repeatedSteps.push(...old.repeatedSteps);
       st.fedUpTo = old.fedUpTo;
       st.lastCheckpointStep = step;
-      // Bounded like any stage fault: not ready in time, the stage is given up on (deadlines.ts overdueRebuilds).
-      st.rebuilding = { since: Date.now(), step };
+      // Bounded like any stage fault: not ready in time, the stage is given up on (deadlines.ts overdueReadiness).
+      st.rebuildStep = step;
       stages[i] = st;
       rebuilt.push(i);
       // Stored as the stage's newest checkpoint: a fault after the move restores the new range from it.

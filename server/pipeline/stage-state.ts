@@ -39,14 +39,13 @@ export class StageState {
    */
   readonly reportsDue = new Set<number>();
   /**
-   * Set while a re-plan rebuilds this stage on its device (rebalance.ts):
-   * when the stage:assign went out and the step it trains from. The stage
-   * must report ready within deadlines.ts readyWithinMs. Cleared when it
-   * reports ready or a fault cancels the hand-over.
+   * When the device was sent the stage:assign the coordinator waits on;
+   * null once it reported ready, or when a pause drops the wait (the
+   * rollback's assignments start new ones). Bounded by deadlines.ts overdueReadiness.
    */
-  rebuilding: { since: number; step: number } | null = null;
-  /** When the current device was sent this stage's stage:assign; null once it reported ready (deadlines.ts overdueAssignments). */
   assignedAt: number | null = null;
+  /** The step a re-plan rebuilds this stage from (rebalance.ts), while it does: a shorter readiness bound. */
+  rebuildStep: number | null = null;
   /** Answers refused since the last accepted one. */
   refusedInARow = 0;
   private lastAnswerAt = 0;

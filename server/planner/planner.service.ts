@@ -14,13 +14,18 @@ export class PlannerService {
 
   /** Stages of a job on some of `idle` (planner.ts), at this coordinator's efficiency. */
   plan(idle: DeviceView[], model: PlannerModel, batchSize: number, minDevices: number, links: PeerLinkView[] = []): PlanResult {
-    return planStages({ devices: idle.map(toPlannerDevice), model, batchSize, minDevices, efficiency: this.config.planEfficiency, links: toPlannerLinks(idle, links) });
+    return planFromViews(idle, model, batchSize, minDevices, this.config.planEfficiency, links);
   }
 
   /** The device a lost stage goes to: the fastest idle one with `needBytes` of memory, if any. */
   pickDevice(idle: DeviceView[], needBytes: number): DeviceView | undefined {
     return idle.filter((d) => d.memoryBytes >= needBytes).sort((a, b) => b.speedGflops - a.speedGflops)[0];
   }
+}
+
+/** The plan for devices and links as the REST API lists them (pure: tests feed it what a coordinator measured). */
+export function planFromViews(idle: DeviceView[], model: PlannerModel, batchSize: number, minDevices: number, efficiency: number, links: PeerLinkView[]): PlanResult {
+  return planStages({ devices: idle.map(toPlannerDevice), model, batchSize, minDevices, efficiency, links: toPlannerLinks(idle, links) });
 }
 
 /** Measured links into devices that take direct inputs (a link that failed prices as the relay). */

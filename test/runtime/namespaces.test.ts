@@ -7,7 +7,8 @@ import { moduleCosts } from '../../engine/model/cost.js';
 import { cutAfter, shapeContract } from '../../engine/model/shape-contract.js';
 import type { CutView, DeviceView, JobEvent, PeerLinkView } from '../../protocol/index.js';
 import { DEFAULT_PLAN_EFFICIENCY } from '../../server/config.js';
-import { planStages, type PlannerLink, type PlannerModel } from '../../server/planner/planner.js';
+import type { PlannerModel } from '../../server/planner/planner.js';
+import { planFromViews } from '../../server/planner/planner.service.js';
 import { api, getJob, runCleanups, waitFor } from '../server/helpers.js';
 import { NetnsLab, netnsUnavailable } from './netns.js';
 import { createJob, dumpOutputs, exclusiveMachine, spawnCli, type Child, type JobDetailJson } from './processes.js';
@@ -137,22 +138,10 @@ function calibratedSpeeds(r: Run): Speeds {
   return out as Speeds;
 }
 
-/** The plan the cost model makes from these devices (speeds as given) and measured links. */
-function predict(r: Run, speeds?: Speeds): ReturnType<typeof planStages> {
-  return planStages({
-    devices: r.devices.map((d) => ({
-      id: d.id,
-      speedGflops: speeds ? speeds[d.name as keyof Speeds] : d.speedGflops,
-      memoryBytes: d.memoryBytes,
-      bandwidthBytesPerSec: d.bandwidthBytesPerSec!,
-      rttMs: d.rttMs!,
-      overlapsInput: d.kind === 'node',
-    })),
-    model: MODEL,
-    batchSize: JOB.batchSize,
-    minDevices: 2,
-    links: r.links.map((l): PlannerLink => ({ from: l.from, to: l.to, rttMs: l.rttMs!, bandwidthBytesPerSec: l.bandwidthBytesPerSec! })),
-  });
+/** The plan the coordinator's planner makes from these devices (speeds as given) and measured links. */
+function predict(r: Run, speeds?: Speeds): ReturnType<typeof planFromViews> {
+  const devices = r.devices.map((d) => (speeds ? { ...d, speedGflops: speeds[d.name as keyof Speeds] } : d));
+  return planFromViews(devices, MODEL, JOB.batchSize, 2, DEFAULT_PLAN_EFFICIENCY, r.links);
 }
 
 const cutBytes = (job: NsJob): number => MODEL.boundaryBytesPerSample[job.plan[0]!.lastModule]!;
