@@ -83,8 +83,9 @@ export class CheckpointStore {
   private async prune(jobId: string, stageCount: number): Promise<void> {
     const lists = Array.from({ length: stageCount }, (_, s) => this.metrics.listCheckpoints(jobId, s));
     const common = lists[0]!.map((r) => r.step).filter((step) => lists.every((l) => l.some((r) => r.step === step)));
-    // Newest first; with fewer common steps than KEEP_CHECKPOINTS every one of them stays.
-    const floor = common.length === 0 ? -1 : common[Math.min(KEEP_CHECKPOINTS, common.length) - 1]!;
+    // Newest first. With fewer common steps than KEEP_CHECKPOINTS nothing goes: an older step may be
+    // common a moment later, when another stage's save of it (written concurrently) is recorded.
+    const floor = common.length < KEEP_CHECKPOINTS ? -1 : common[KEEP_CHECKPOINTS - 1]!;
     for (const [stage, list] of lists.entries()) {
       for (const [i, old] of list.entries()) {
         if (old.step >= floor && i < MAX_CHECKPOINTS_PER_STAGE) continue;

@@ -44,11 +44,14 @@ const JOB = {
 };
 const JOB_MS = 170_000;
 /**
- * The fallback tab trains on wasm, fast enough that two steps can both land
- * inside one 1 s dashboard period: six steps, so the dashboard's rising
- * counts are seen whatever the machine's load.
+ * The fallback tab trains on wasm, fast enough that all its steps can land
+ * inside one 1 s dashboard period (seen once: samples 0, then 48). Six
+ * steps, each paced to at least NODE_STEP_MS by the Node peer (its one
+ * module sleeps that long per step), so the dashboard's rising counts are
+ * seen whatever the machine's load.
  */
 const FALLBACK_JOB = { ...JOB, limitTrain: 48 };
+const NODE_STEP_MS = 600;
 
 interface Run {
   dashboard: Page;
@@ -66,7 +69,7 @@ describe.skipIf(!HAS_CHROMIUM)('browser device (Chromium) beside a Node device',
 
   beforeAll(async () => {
     c = await startE2eCoordinator();
-    spawnNodeDevice(c.url, 'node-peer');
+    spawnNodeDevice(c.url, 'node-peer', ['--slow-step-ms', String(NODE_STEP_MS)]);
     await waitForIdleDevice(c.url, 'node-peer', 60_000, () => deviceLog('node-peer'));
   });
   afterAll(runCleanups);

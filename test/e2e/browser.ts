@@ -65,10 +65,10 @@ export async function startE2eCoordinator(): Promise<E2eCoordinator> {
 }
 
 /** `contsup device` (wasm backend) as a child process, stopped after the file's tests. Its log goes to test-artifacts. */
-export function spawnNodeDevice(url: string, name: string): ChildProcess {
+export function spawnNodeDevice(url: string, name: string, extra: string[] = []): ChildProcess {
   mkdirSync(ARTIFACTS, { recursive: true });
   const log = openSync(join(ARTIFACTS, `${name}.log`), 'w');
-  const child = spawn(process.execPath, [CLI, 'device', '--url', url, '--token', JOIN_TOKEN, '--name', name, '--backend', 'wasm'], {
+  const child = spawn(process.execPath, [CLI, 'device', '--url', url, '--token', JOIN_TOKEN, '--name', name, '--backend', 'wasm', ...extra], {
     stdio: ['ignore', log, log],
   });
   cleanups.push(

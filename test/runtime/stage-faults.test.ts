@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobDetail, StageAssign } from '../../protocol/index.js';
-import { cleanups, runCleanups, smallJob, waitForStatus } from '../server/helpers.js';
+import { cleanups, runCleanups, smallJob, waitFor, waitForStatus } from '../server/helpers.js';
 import { fakeCheckpoint, shapeDevice, type ShapeDevice } from '../server/shape-device.js';
 import { historyFaults, storedHistory } from '../server/step-history.js';
 import { createJob, spawnCoordinator, storedCheckpoints, type CliCoordinator } from './processes.js';
@@ -109,7 +109,10 @@ describe('stage faults against a coordinator process', () => {
     const id = await createJob(c, ADMIN, smallJob({ limitTrain: 160, limitTest: 32, checkpointEvery: 2 }));
     const paused = await waitForStatus(c, id, ['paused'], 30_000);
     const dead = devs.find((d) => d.deviceId === paused.plan[1]!.deviceId)!;
-    const rows = storedCheckpoints(c.dataDir, id).filter((r) => r.stage === 1).sort((x, y) => y.step - x.step);
+    // The step-4 checkpoint came just before the device died: its write may still be finishing when the job pauses.
+    const stage1 = (): ReturnType<typeof storedCheckpoints> => storedCheckpoints(c.dataDir, id).filter((r) => r.stage === 1);
+    await waitFor(() => stage1().length >= 2, 'two stored checkpoints of stage 1', 10_000).catch(() => undefined);
+    const rows = stage1().sort((x, y) => y.step - x.step);
     expect(rows.length).toBeGreaterThanOrEqual(2);
     writeFileSync(rows[0]!.path, new Uint8Array(rows[0]!.bytes)); // same size, all zeros
     const spare = await shapeDevice(c.url, { name: 'spare' });
